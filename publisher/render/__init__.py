@@ -1,0 +1,1 @@
+"""Rendering: RDF serializations (rdf.py) and HTML pages (html.py with templates/)."""

@@ -1,0 +1,80 @@
+"""HTTP only, one module per URL space. Shared here: dependency aliases, the problem
+response, conditional-request handling and the standard headers of a representation."""
+
+from __future__ import annotations
+
+import json
+from email.utils import formatdate, parsedate_to_datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.responses import Response
+
+from publisher.config import Settings
+from publisher.documents import Documents
+from publisher.errors import PublisherError
+from publisher.negotiation import BY_NAME, Format, choose_format
+from publisher.store import Store
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def get_documents(request: Request) -> Documents:
+    documents: Documents = request.app.state.documents
+    return documents
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+StoreDep = Annotated[Store, Depends(get_store)]
+DocumentsDep = Annotated[Documents, Depends(get_documents)]
+
+_PROBLEM_FORMATS = (Format("problem", PROBLEM_JSON, "json", "problem", ("application/json",)),
+                    BY_NAME["html"])
+
+
+def problem_response(request: Request, error: PublisherError) -> Response:
+    """RFC 9457 problem+json, or an HTML error page for clients that prefer HTML."""
+    headers = {"Vary": "Accept", "Cache-Control": "no-store", **error.headers()}
+    try:
+        wanted = choose_format(request.headers.get("accept"), _PROBLEM_FORMATS)
+    except PublisherError:
+        wanted = _PROBLEM_FORMATS[0]
+    if wanted.kind == "html":
+        from publisher.render import html  # noqa: PLC0415
+
+        settings = request.app.state.settings
+        lang = html.request_language(request.query_params.get("lang"),
+                                     request.headers.get("accept-language"))
+        body = html.error_page(error, lang, settings, request.url.path)
+        return Response(body, error.status, headers, media_type="text/html; charset=utf-8")
+    content = json.dumps(error.problem(instance=request.url.path), ensure_ascii=False)
+    return Response(content, error.status, headers, media_type=PROBLEM_JSON)
+
+
+def http_date(timestamp: float) -> str:
+    return formatdate(timestamp, usegmt=True)
+
+
+def not_modified(request: Request, etag: str, modified: float) -> bool:
+    """RFC 9110 section 13: If-None-Match (weak comparison) wins over If-Modified-Since."""
+    inm = request.headers.get("if-none-match")
+    if inm is not None:
+        tags = {t.strip().removeprefix("W/") for t in inm.split(",")}
+        return "*" in tags or etag.removeprefix("W/") in tags
+    ims = request.headers.get("if-modified-since")
+    if ims is not None:
+        try:
+            return int(modified) <= parsedate_to_datetime(ims).timestamp()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return False
+    return False

@@ -1,0 +1,108 @@
+"""Cool URIs: /id/... answers 303 See Other to /doc/..., which is content-negotiated.
+
+/doc/{path} and /def/{path} serve a document in the format chosen by suffix
+(.ttl .jsonld .rdf .nt .html), then ``?format=``, then Accept (Turtle by default).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from publisher.documents import Document, Representation, resolve
+from publisher.errors import BadRequest
+from publisher.negotiation import BY_EXTENSION, DOCUMENT_FORMATS, by_name_or_extension, \
+    choose_format
+from publisher.render import html
+from publisher.render.rdf import CONTEXT_PATH, context_bytes
+from publisher.routes import DocumentsDep, SettingsDep, StoreDep, http_date, not_modified
+
+router = APIRouter(tags=["Linked Data"])
+CACHE_CONTROL = "public, max-age=300, stale-while-revalidate=60"
+
+
+@router.api_route("/id/{path:path}", methods=["GET", "HEAD"], summary="A thing's IRI",
+                  status_code=303, response_class=RedirectResponse)
+def thing(path: str, settings: SettingsDep) -> Response:
+    """A thing is not a document: answer 303 See Other to the document about it."""
+    return RedirectResponse(settings.iri(f"doc/{path}"), status_code=303,
+                            headers={"Cache-Control": CACHE_CONTROL,
+                                     "Link": f'<{settings.iri("doc/" + path)}>; rel="describedby"'})
+
+
+@router.api_route("/" + CONTEXT_PATH, methods=["GET", "HEAD"], summary="The JSON-LD context")
+def jsonld_context(request: Request, settings: SettingsDep, store: StoreDep) -> Response:
+    body = context_bytes(settings.base)
+    rep = Representation(body, BY_EXTENSION["jsonld"], f'W/"ctx-{store.version}"',
+                         settings.iri(CONTEXT_PATH))
+    return _respond(request, rep, {"Content-Type": "application/ld+json"}, store.version_time())
+
+
+@router.api_route("/doc/{path:path}", methods=["GET", "HEAD"], summary="A resource document")
+def document(path: str, request: Request, settings: SettingsDep, documents: DocumentsDep,
+             store: StoreDep) -> Response:
+    return _negotiated("doc/" + path, request, settings, documents, store)
+
+
+@router.api_route("/def/{path:path}", methods=["GET", "HEAD"],
+                  summary="Our vocabulary and shapes")
+def definition(path: str, request: Request, settings: SettingsDep, documents: DocumentsDep,
+               store: StoreDep) -> Response:
+    return _negotiated("def/" + path, request, settings, documents, store)
+
+
+def _negotiated(path: str, request: Request, settings: SettingsDep, documents: DocumentsDep,
+                store: StoreDep) -> Response:
+    stem, dot, suffix = path.rpartition(".")
+    by_suffix = BY_EXTENSION.get(suffix) if dot and "/" not in suffix else None
+    negotiated = by_suffix is None
+    if by_suffix is not None:
+        path = stem
+    doc = resolve(path, settings)
+    fmt = by_suffix or _requested_format(request)
+    lang = html.request_language(request.query_params.get("lang"),
+                                 request.headers.get("accept-language"))
+    rep = documents.get(doc.path, fmt, lang)
+    headers = {"Content-Type": fmt.content_type, "Content-Location": rep.location,
+               "Link": _links(doc, settings.base)}
+    vary = (["Accept"] if negotiated else []) + (["Accept-Language"] if fmt.kind == "html"
+                                                 else [])
+    if vary:
+        headers["Vary"] = ", ".join(vary)
+    if rep.language:
+        headers["Content-Language"] = rep.language
+    return _respond(request, rep, headers, store.version_time())
+
+
+def _requested_format(request: Request):  # type: ignore[no-untyped-def]
+    token = request.query_params.get("format")
+    if token:
+        fmt = by_name_or_extension(token, DOCUMENT_FORMATS)
+        if fmt is None:
+            raise BadRequest(f"Unknown format {token!r}. Available: "
+                             + ", ".join(f.name for f in DOCUMENT_FORMATS))
+        return fmt
+    return choose_format(request.headers.get("accept"), DOCUMENT_FORMATS)
+
+
+def _links(doc: Document, base: str) -> str:
+    links = [f'<{doc.format_url(f)}>; rel="alternate"; type="{f.media_type}"'
+             for f in DOCUMENT_FORMATS]
+    links.append(f'<{doc.url}>; rel="canonical"')
+    if doc.topic != doc.url:
+        links.append(f'<{doc.topic}>; rel="describes"')
+    return ", ".join(links)
+
+
+def _respond(request: Request, rep: Representation, headers: dict[str, str],
+             modified: float) -> Response:
+    headers = {**headers, "ETag": rep.etag, "Last-Modified": http_date(modified),
+               "Cache-Control": CACHE_CONTROL}
+    if not_modified(request, rep.etag, modified):
+        headers.pop("Content-Type", None)
+        return Response(status_code=304, headers=headers)
+    body = b"" if request.method == "HEAD" else rep.body
+    response = Response(body, headers=headers)
+    if request.method == "HEAD":
+        response.headers["Content-Length"] = str(len(rep.body))
+    return response

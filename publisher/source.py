@@ -1,0 +1,108 @@
+"""The graph as edited: which files make it, and how they become quads.
+
+Every RDF file under ontology/ and data/ becomes one named graph,
+``<base>graph/<folder>/<file stem>``. Files under ``data/personal/`` hold everything
+about named people and are skipped entirely when ``withhold_personal_data`` is set,
+so no trace of them can reach any response.
+
+The files are written with IRIs under CANONICAL_BASE; when the publisher serves another
+base, every IRI that starts with CANONICAL_BASE is rewritten here, once, at load time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from publisher.config import CANONICAL_BASE, Settings
+from publisher.errors import DataError, DataSyntaxError
+
+RDF_SUFFIXES = {".ttl": ox.RdfFormat.TURTLE, ".nt": ox.RdfFormat.N_TRIPLES,
+                ".rdf": ox.RdfFormat.RDF_XML, ".jsonld": ox.RdfFormat.JSON_LD}
+PERSONAL_FOLDER = "personal"
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: Path
+    graph: str  # the named graph IRI (already under the serving base)
+
+    @property
+    def format(self) -> ox.RdfFormat:
+        return RDF_SUFFIXES[self.path.suffix]
+
+
+def source_files(settings: Settings) -> list[SourceFile]:
+    """The files that make the published graph, in a stable order."""
+    found: list[SourceFile] = []
+    for folder in (settings.ontology_dir, settings.data_dir):
+        if not folder.is_dir():
+            raise DataError(f"{folder}: no such directory")
+        for path in sorted(folder.rglob("*")):
+            if path.suffix not in RDF_SUFFIXES or not path.is_file():
+                continue
+            relative = path.relative_to(folder)
+            if settings.withhold_personal_data and relative.parts[0] == PERSONAL_FOLDER:
+                continue
+            name = f"{folder.name}/{relative.with_suffix('').as_posix()}"
+            found.append(SourceFile(path, settings.iri(f"graph/{name}")))
+    return found
+
+
+def _rebase_term(term: ox.NamedNode, base: str) -> ox.NamedNode:
+    value = term.value
+    if value.startswith(CANONICAL_BASE):
+        return ox.NamedNode(base + value[len(CANONICAL_BASE):])
+    return term
+
+
+def _rebase(term, base):  # type: ignore[no-untyped-def]
+    if isinstance(term, ox.NamedNode):
+        return _rebase_term(term, base)
+    if isinstance(term, ox.Literal) and term.datatype.value.startswith(CANONICAL_BASE):
+        return ox.Literal(term.value, datatype=_rebase_term(term.datatype, base))
+    return term
+
+
+def read_quads(source: SourceFile, base: str) -> Iterator[ox.Quad]:
+    """Parse one file into quads of its named graph, raising DataSyntaxError with position."""
+    graph = ox.NamedNode(source.graph)
+    try:
+        triples = ox.parse(path=source.path, format=source.format, base_iri=CANONICAL_BASE)
+        for triple in triples:
+            s, p, o = triple.subject, triple.predicate, triple.object
+            if base != CANONICAL_BASE:
+                s, p, o = _rebase(s, base), _rebase(p, base), _rebase(o, base)
+            yield ox.Quad(s, p, o, graph)
+    except SyntaxError as exc:
+        raise DataSyntaxError(str(source.path), exc.lineno or 0, exc.offset or 0,
+                              _plain_message(exc.msg)) from None
+    except OSError as exc:
+        raise DataError(f"{source.path}: {exc.strerror or exc}") from None
+
+
+def _plain_message(message: str) -> str:
+    """Drop oxigraph's 'Parser error between ...:' prefix; the position is reported apart."""
+    head, sep, rest = message.partition(": ")
+    return rest if sep and head.startswith("Parser error") else message
+
+
+def fingerprint(files: list[SourceFile], settings: Settings) -> str:
+    """A short digest of the source bytes and the settings that shape the graph.
+
+    It changes exactly when what is served changes, so it is the cache key and ETag seed.
+    """
+    digest = hashlib.sha256(f"{settings.base}|{settings.withhold_personal_data}".encode())
+    for source in files:
+        digest.update(source.graph.encode())
+        digest.update(source.path.read_bytes())
+    return digest.hexdigest()[:20]
+
+
+def last_modified(files: list[SourceFile]) -> float:
+    """The newest modification time of the source files (the data's real change time)."""
+    return max((source.path.stat().st_mtime for source in files), default=0.0)

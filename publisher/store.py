@@ -1,0 +1,186 @@
+"""The Store interface the web layer reads through, and its Oxigraph implementation.
+
+``Store`` is a Protocol: describe(), query(), stats(), version and a few look-ups. A
+remote SPARQL store can implement it later without touching routes/ or render/.
+``OxigraphStore`` holds the graph in pyoxigraph, in memory (default) or on disk
+(``--store PATH``). On disk, a store that already holds the current data (same
+fingerprint) is reopened as it is, without reloading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import pyoxigraph as ox
+
+from publisher.config import Settings
+from publisher.errors import DataError
+from publisher.source import fingerprint, last_modified, read_quads, source_files
+
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+SCHEMA = "http://schema.org/"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+RDFS_LABEL = ox.NamedNode(RDFS + "label")
+RDFS_IS_DEFINED_BY = ox.NamedNode(RDFS + "isDefinedBy")
+LABEL_PREDICATES = (RDFS_LABEL, ox.NamedNode(SKOS + "prefLabel"), ox.NamedNode(SCHEMA + "name"))
+
+
+@dataclass(frozen=True)
+class Description:
+    """What one document says about one resource: bounded, with labels of what it mentions."""
+
+    iri: str
+    triples: tuple[ox.Triple, ...]
+    truncated: bool = False  # more incoming links exist than were included
+
+
+@dataclass(frozen=True)
+class Stats:
+    triples: int
+    graphs: tuple[str, ...]
+    last_modified: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Store(Protocol):
+    """What the web layer needs from a store."""
+
+    version: str
+
+    def describe(self, iri: str, max_links: int) -> Description | None: ...
+
+    def query(self, text: str, **options: Any) -> Any: ...
+
+    def stats(self) -> Stats: ...
+
+    def subjects_with_prefix(self, prefix: str) -> list[str]: ...
+
+    def all_triples(self) -> Iterator[ox.Triple]: ...
+
+    def version_time(self) -> float: ...
+
+
+class OxigraphStore:
+    """pyoxigraph behind the Store interface; the default graph is the union of all graphs."""
+
+    def __init__(self, store: ox.Store, version: str, modified: float, path: Path | None) -> None:
+        self._store = store
+        self.version = version
+        self.modified = modified
+        self.path = path
+
+    # -- loading -----------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, settings: Settings) -> OxigraphStore:
+        """Load data/ and ontology/ into memory, or open (and if stale, refill) a disk store."""
+        files = source_files(settings)
+        version = fingerprint(files, settings)
+        modified = last_modified(files)
+        if not settings.store:
+            store = ox.Store()
+            store.bulk_extend(q for f in files for q in read_quads(f, settings.base))
+            return cls(store, version, modified, None)
+        path = Path(settings.store)
+        try:
+            store = ox.Store(str(path))
+        except OSError as exc:
+            raise DataError(f"cannot open store {path}: {exc}") from None
+        stamp = path.with_name(path.name + ".version")
+        if not stamp.is_file() or stamp.read_text().strip() != version:
+            quads = [q for f in files for q in read_quads(f, settings.base)]  # parse first
+            store.clear()
+            store.bulk_extend(quads)
+            store.flush()
+            stamp.write_text(version + "\n")
+        return cls(store, version, modified, path)
+
+    # -- reading -----------------------------------------------------------------------
+
+    def query(self, text: str, **options: Any) -> Any:
+        options.setdefault("use_default_graph_as_union", "default_graph" not in options)
+        return self._store.query(text, **options)
+
+    def _triples(self, s: Any = None, p: Any = None, o: Any = None) -> Iterator[ox.Triple]:
+        for quad in self._store.quads_for_pattern(s, p, o, None):
+            yield quad.triple
+
+    def describe(self, iri: str, max_links: int) -> Description | None:
+        """The resource's own triples (with blank-node closure), what defines itself by it
+        (hash terms of a vocabulary), incoming links up to ``max_links``, and labels."""
+        node = ox.NamedNode(iri)
+        own = _unique(self._closure(self._triples(node)))
+        if not own:
+            return None
+        for term in self._subjects(self._triples(None, RDFS_IS_DEFINED_BY, node)):
+            own.extend(self._closure(self._triples(term)))
+        incoming: list[ox.Triple] = []
+        truncated = False
+        for triple in self._triples(None, None, node):
+            if len(incoming) >= max_links:
+                truncated = True
+                break
+            incoming.append(triple)
+        triples = _unique([*own, *incoming])
+        mentioned = {t.object for t in own if isinstance(t.object, ox.NamedNode)}
+        mentioned |= {t.subject for t in incoming if isinstance(t.subject, ox.NamedNode)}
+        mentioned |= {t.predicate for t in triples}
+        mentioned.discard(node)
+        labels = [t for term in sorted(mentioned, key=str) for p in LABEL_PREDICATES
+                  for t in self._triples(term, p)]
+        return Description(iri, tuple(_unique([*triples, *labels])), truncated)
+
+    def _closure(self, triples: Iterable[ox.Triple]) -> list[ox.Triple]:
+        out, queue, seen = [], list(triples), set()
+        while queue:
+            triple = queue.pop(0)
+            out.append(triple)
+            if isinstance(triple.object, ox.BlankNode) and triple.object not in seen:
+                seen.add(triple.object)
+                queue.extend(self._triples(triple.object))
+        return out
+
+    @staticmethod
+    def _subjects(triples: Iterable[ox.Triple]) -> list[Any]:
+        return [t.subject for t in triples]
+
+    def subjects_with_prefix(self, prefix: str) -> list[str]:
+        found = self.query(
+            "SELECT DISTINCT ?s WHERE { ?s ?p ?o FILTER(isIRI(?s) && STRSTARTS(STR(?s), ?prefix)) }"
+            " ORDER BY ?s",
+            substitutions={ox.Variable("prefix"): ox.Literal(prefix)},
+        )
+        return [row["s"].value for row in found]
+
+    def all_triples(self) -> Iterator[ox.Triple]:
+        seen: set[ox.Triple] = set()
+        for triple in self._triples():
+            if triple not in seen:
+                seen.add(triple)
+                yield triple
+
+    def version_time(self) -> float:
+        """When the data last changed (the Last-Modified of every document)."""
+        return self.modified
+
+    def stats(self) -> Stats:
+        graphs = tuple(sorted(g.value for g in self._store.named_graphs()
+                              if isinstance(g, ox.NamedNode)))
+        count = next(iter(self.query(
+            "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }")))
+        return Stats(int(count["n"].value), graphs, self.modified)
+
+
+def _unique(triples: Iterable[ox.Triple]) -> list[ox.Triple]:
+    seen: set[ox.Triple] = set()
+    out = []
+    for triple in triples:
+        if triple not in seen:
+            seen.add(triple)
+            out.append(triple)
+    return out
+
