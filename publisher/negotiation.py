@@ -90,14 +90,19 @@ def parse_accept(header: str | None) -> list[MediaRange]:
 
 
 def quality(ranges: Sequence[MediaRange], fmt: Format) -> float:
-    """The q-value the client gives ``fmt``: the most specific matching range decides."""
+    """The q-value the client gives ``fmt``: the most specific matching range decides.
+
+    Aliases (e.g. text/plain for N-Triples) count only when named exactly, so that a
+    wildcard such as text/* cannot pick RDF/XML through its text/xml alias.
+    """
     best: MediaRange | None = None
-    for media_type in (fmt.media_type, *fmt.aliases):
-        for candidate in ranges:
-            if candidate.matches(media_type) and (
-                best is None or candidate.specificity > best.specificity
-            ):
-                best = candidate
+    for candidate in ranges:
+        exact = candidate.specificity >= 2
+        names = (fmt.media_type, *fmt.aliases) if exact else (fmt.media_type,)
+        if any(candidate.matches(name) for name in names) and (
+            best is None or candidate.specificity > best.specificity
+        ):
+            best = candidate
     return best.q if best is not None else 0.0
 
 

@@ -60,11 +60,21 @@ def _rebase_term(term: ox.NamedNode, base: str) -> ox.NamedNode:
     return term
 
 
+_IRI_LITERAL_TYPES = {"http://www.w3.org/2001/XMLSchema#string",
+                      "http://www.w3.org/2001/XMLSchema#anyURI"}
+
+
 def _rebase(term, base):  # type: ignore[no-untyped-def]
+    """Rewrite IRIs (and IRI-valued literals such as void:uriSpace) under CANONICAL_BASE."""
     if isinstance(term, ox.NamedNode):
         return _rebase_term(term, base)
-    if isinstance(term, ox.Literal) and term.datatype.value.startswith(CANONICAL_BASE):
-        return ox.Literal(term.value, datatype=_rebase_term(term.datatype, base))
+    if isinstance(term, ox.Literal):
+        datatype = term.datatype
+        if datatype.value.startswith(CANONICAL_BASE):
+            return ox.Literal(term.value, datatype=_rebase_term(datatype, base))
+        if (datatype.value in _IRI_LITERAL_TYPES and term.language is None
+                and term.value.startswith(CANONICAL_BASE)):
+            return ox.Literal(base + term.value[len(CANONICAL_BASE):], datatype=datatype)
     return term
 
 

@@ -1,0 +1,178 @@
+"""Cool URIs and content negotiation of resource documents, through the ASGI app."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+import rdflib
+from fastapi.testclient import TestClient
+from rdflib.compare import isomorphic
+
+from publisher.app import create_app
+from publisher.render.rdf import context
+from tests.routes.conftest import mini_settings
+from tests.support import assert_problem
+
+BASE = "https://data.uppsala.se/"
+ALPHA = rdflib.URIRef(BASE + "id/place/alpha")
+DOC = rdflib.URIRef(BASE + "doc/place/alpha")
+FOAF = rdflib.Namespace("http://xmlns.com/foaf/0.1/")
+VOID = rdflib.Namespace("http://rdfs.org/ns/void#")
+INTL = rdflib.Namespace(BASE + "def/intl#")
+RDF_FORMATS = {"ttl": ("text/turtle", "turtle"), "jsonld": ("application/ld+json", "json-ld"),
+               "rdf": ("application/rdf+xml", "xml"), "nt": ("application/n-triples", "nt")}
+
+
+def parse(response, rdflib_format: str) -> rdflib.Graph:  # type: ignore[no-untyped-def]
+    data = response.content
+    if rdflib_format == "json-ld":  # inline our context: unit tests make no HTTP requests
+        document = json.loads(data)
+        document["@context"] = context(BASE)["@context"]
+        data = json.dumps(document).encode()
+    return rdflib.Graph().parse(data=data, format=rdflib_format, publicID=str(DOC))
+
+
+def test_thing_iri_answers_303_to_its_document(mini: TestClient) -> None:
+    response = mini.get("/id/place/alpha", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == str(DOC)
+
+
+def test_default_is_turtle_with_negotiation_headers(mini: TestClient) -> None:
+    response = mini.get("/doc/place/alpha", headers={"Accept": "*/*"})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/turtle; charset=utf-8"
+    assert "Accept" in response.headers["vary"]
+    assert response.headers["content-location"] == str(DOC) + ".ttl"
+    links = response.headers["link"]
+    for suffix, (media_type, _) in RDF_FORMATS.items():
+        assert f'<{DOC}.{suffix}>; rel="alternate"; type="{media_type}"' in links
+    assert f'<{DOC}.html>; rel="alternate"; type="text/html"' in links
+    assert f'<{DOC}>; rel="canonical"' in links
+    assert f'<{ALPHA}>; rel="describes"' in links
+    assert response.headers["etag"].startswith('W/"')
+    assert response.headers["last-modified"].endswith("GMT")
+
+
+@pytest.mark.parametrize("suffix", sorted(RDF_FORMATS))
+def test_every_format_says_the_same(mini: TestClient, suffix: str) -> None:
+    media_type, rdflib_format = RDF_FORMATS[suffix]
+    by_suffix = mini.get(f"/doc/place/alpha.{suffix}")
+    by_accept = mini.get("/doc/place/alpha", headers={"Accept": media_type})
+    by_param = mini.get("/doc/place/alpha", params={"format": suffix})
+    turtle = parse(mini.get("/doc/place/alpha.ttl"), "turtle")
+    for response in (by_suffix, by_accept, by_param):
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith(media_type)
+        assert isomorphic(parse(response, rdflib_format), turtle)
+    assert "vary" not in by_suffix.headers or "Accept," not in by_suffix.headers["vary"]
+
+
+def test_document_content(mini: TestClient) -> None:
+    graph = parse(mini.get("/doc/place/alpha.ttl"), "turtle")
+    assert (DOC, FOAF.primaryTopic, ALPHA) in graph
+    assert (DOC, VOID.inDataset, rdflib.URIRef(BASE + "id/dataset/internationella-relationer")) \
+        in graph
+    beta = rdflib.URIRef(BASE + "id/place/beta")
+    assert (beta, INTL.twinnedWith, ALPHA) in graph  # incoming link
+    country = rdflib.URIRef(BASE + "id/country/xx")
+    assert (country, rdflib.RDFS.label, rdflib.Literal("Exland", lang="en")) in graph  # label
+    assert not any(isinstance(term, rdflib.BNode) for triple in graph for term in triple)
+
+
+def test_vocabulary_is_dereferenceable_with_its_terms(mini: TestClient) -> None:
+    response = mini.get("/def/intl", headers={"Accept": "text/turtle"})
+    graph = rdflib.Graph().parse(data=response.content, format="turtle")
+    assert (INTL.twinnedWith, rdflib.RDFS.label, rdflib.Literal("twinned with", lang="en")) \
+        in graph
+
+
+def test_jsonld_uses_the_published_context(mini: TestClient) -> None:
+    body = mini.get("/doc/place/alpha.jsonld").json()
+    assert body["@context"] == BASE + "def/context.jsonld"
+    context = mini.get("/def/context.jsonld")
+    assert context.headers["content-type"].startswith("application/ld+json")
+    assert context.json()["@context"]["schema"] == "http://schema.org/"
+
+
+def test_html_only_when_preferred(mini: TestClient) -> None:
+    browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    response = mini.get("/doc/place/alpha", headers={"Accept": browser})
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert {"Accept", "Accept-Language"} <= {v.strip() for v in
+                                             response.headers["vary"].split(",")}
+    assert response.headers["content-language"] == "sv"
+    english = mini.get("/doc/place/alpha.html", headers={"Accept-Language": "en"})
+    assert english.headers["content-language"] == "en"
+    assert mini.get("/doc/place/alpha.html?lang=en").headers["content-language"] == "en"
+
+
+def test_unsatisfiable_accept_is_406_with_alternatives(mini: TestClient) -> None:
+    response = mini.get("/doc/place/alpha", headers={"Accept": "image/png"})
+    body = assert_problem(response, 406)
+    assert "text/turtle" in body["available"] and "text/html" in body["available"]
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [("/doc/place/nowhere", 404), ("/doc/place/alpha?format=pdf", 400),
+     ("/doc/place/alpha.html?lang=de", 400), ("/doc/", 404), ("/nothing/here", 404)],
+)
+def test_errors_are_problem_json(mini: TestClient, path: str, status: int) -> None:
+    assert_problem(mini.get(path), status)
+
+
+def test_404_is_html_for_browsers(mini: TestClient) -> None:
+    response = mini.get("/doc/place/nowhere", headers={"Accept": "text/html"})
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+
+
+def test_conditional_requests(mini: TestClient) -> None:
+    first = mini.get("/doc/place/alpha.ttl")
+    etag, modified = first.headers["etag"], first.headers["last-modified"]
+    assert mini.get("/doc/place/alpha.ttl", headers={"If-None-Match": etag}).status_code == 304
+    assert mini.get("/doc/place/alpha.ttl",
+                    headers={"If-Modified-Since": modified}).status_code == 304
+    assert mini.get("/doc/place/alpha.ttl",
+                    headers={"If-None-Match": 'W/"other"'}).status_code == 200
+    other_format = mini.get("/doc/place/alpha.nt")
+    assert other_format.headers["etag"] != etag
+
+
+def test_head_has_headers_and_no_body(mini: TestClient) -> None:
+    response = mini.head("/doc/place/alpha.ttl")
+    assert response.status_code == 200
+    assert response.content == b""
+    assert int(response.headers["content-length"]) == len(mini.get("/doc/place/alpha.ttl").content)
+
+
+def test_cors_and_preflight(mini: TestClient) -> None:
+    response = mini.get("/doc/place/alpha", headers={"Origin": "https://example.org"})
+    assert response.headers["access-control-allow-origin"] == "*"
+    preflight = mini.options("/doc/place/alpha", headers={
+        "Origin": "https://example.org", "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "Accept"})
+    assert preflight.status_code == 200
+    assert "GET" in preflight.headers["access-control-allow-methods"]
+
+
+def test_gzip(mini: TestClient) -> None:
+    response = mini.get("/def/context.jsonld", headers={"Accept-Encoding": "gzip"})
+    assert response.headers.get("content-encoding") == "gzip" or len(response.content) < 800
+    raw = mini.get("/def/context.jsonld", headers={"Accept-Encoding": "identity"})
+    assert gzip.compress(raw.content)  # the body itself is intact either way
+
+
+def test_another_base_rewrites_every_iri() -> None:
+    base = "http://127.0.0.1:1234/"
+    with TestClient(create_app(mini_settings(base=base)), base_url=base) as client:
+        redirect = client.get("/id/place/alpha", follow_redirects=False)
+        assert redirect.headers["location"] == base + "doc/place/alpha"
+        body = client.get("/doc/place/alpha.nt").text
+        assert "https://data.uppsala.se/" not in body
+        assert f"<{base}id/place/alpha>" in body
+        dataset = client.get("/doc/dataset/internationella-relationer.nt").text
+        assert f'"{base}id/"' in dataset  # IRI-valued literals follow the base too
