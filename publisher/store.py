@@ -150,8 +150,9 @@ class OxigraphStore:
 
     def subjects_with_prefix(self, prefix: str) -> list[str]:
         found = self.query(
-            "SELECT DISTINCT ?s WHERE { ?s ?p ?o FILTER(isIRI(?s) && STRSTARTS(STR(?s), ?prefix)) }"
-            " ORDER BY ?s",
+            # ?prefix is projected because pyoxigraph substitutes projected variables only
+            "SELECT DISTINCT ?s ?prefix WHERE { ?s ?p ?o "
+            "FILTER(isIRI(?s) && STRSTARTS(STR(?s), ?prefix)) } ORDER BY ?s",
             substitutions={ox.Variable("prefix"): ox.Literal(prefix)},
         )
         return [row["s"].value for row in found]
