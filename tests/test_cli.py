@@ -1,0 +1,54 @@
+"""The command line: every subcommand helps, validate and get work, errors are readable."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from publisher.cli import build_parser, main
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "publisher", *args], capture_output=True,
+                          text=True, timeout=120)
+
+
+@pytest.mark.parametrize("command", ["serve", "validate", "get"])
+def test_every_subcommand_has_help(command: str) -> None:
+    result = run(command, "--help")
+    assert result.returncode == 0
+    assert "--base" in result.stdout and len(result.stdout) > 300
+
+
+def test_top_level_help_lists_commands() -> None:
+    text = build_parser().format_help()
+    for command in ("serve", "validate", "get"):
+        assert command in text
+
+
+def test_get_prints_status_headers_body(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["get", "/id/place/tartu", "-H", "Accept: text/turtle"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.startswith("HTTP/1.1 303")
+    assert "location: https://data.uppsala.se/doc/place/tartu" in out
+
+
+def test_get_body_only_turtle(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["get", "/doc/place/tartu.ttl", "--body-only"]) == 0
+    assert "@prefix" in capsys.readouterr().out
+
+
+def test_bad_settings_exit_2_with_message() -> None:
+    result = run("get", "/", "--base", "ftp://nowhere")
+    assert result.returncode == 2
+    assert "base must be an http(s) IRI" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_data_dir_is_readable() -> None:
+    result = run("validate", "--data-dir", "/nonexistent/data")
+    assert result.returncode == 2
+    assert "/nonexistent/data" in result.stderr and "Traceback" not in result.stderr
