@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from urllib.parse import urlencode
 from dataclasses import dataclass
 
 import pyoxigraph as ox
@@ -22,6 +23,7 @@ from publisher.store import Description, Store
 
 FOAF = "http://xmlns.com/foaf/0.1/"
 VOID = "http://rdfs.org/ns/void#"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 DATASET_PATH = "id/dataset/internationella-relationer"
 #: Document spaces: URL prefix -> prefix of the IRI it is about. /id/ answers 303 to /doc/;
@@ -89,23 +91,34 @@ class Documents:
             body = html.resource_page(description, doc, lang or LANGUAGES[0], self.settings,
                                       self.store).encode()
         else:
-            body = rdf.serialize([*description.triples, *self.metadata(doc)], fmt,
-                                 self.settings.base)
+            body = rdf.serialize([*description.triples, *self.metadata(doc, description)],
+                                 fmt, self.settings.base)
         rep = Representation(body, fmt, etag(self.store.version, body),
                              doc.format_url(fmt), lang)
         with self._lock:
             self._cache[key] = rep
         return rep
 
-    def metadata(self, doc: Document) -> list[ox.Triple]:
-        """What the document says about itself: its topic and its dataset."""
+    def metadata(self, doc: Document, description: Description) -> list[ox.Triple]:
+        """What the document says about itself: its topic, its dataset, and where the rest
+        of the incoming links are when there were more than a document holds."""
         url = ox.NamedNode(doc.url)
-        return [
+        onward = []
+        if description.truncated:
+            onward.append(ox.Triple(url, ox.NamedNode(RDFS + "seeAlso"),
+                                    ox.NamedNode(incoming_links_query(doc.topic, self.settings))))
+        return [*onward,
             ox.Triple(url, RDF_TYPE, ox.NamedNode(FOAF + "Document")),
             ox.Triple(url, ox.NamedNode(FOAF + "primaryTopic"), ox.NamedNode(doc.topic)),
             ox.Triple(url, ox.NamedNode(VOID + "inDataset"),
                       ox.NamedNode(self.settings.iri(DATASET_PATH))),
         ]
+
+
+def incoming_links_query(topic: str, settings: Settings) -> str:
+    """A SPARQL GET URL listing every link to ``topic`` (for documents that were cut)."""
+    query = f"SELECT ?subject ?property WHERE {{ ?subject ?property <{topic}> }}"
+    return settings.iri("sparql?" + urlencode({"query": query}))
 
 
 def etag(version: str, body: bytes) -> str:

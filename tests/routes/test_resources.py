@@ -21,6 +21,7 @@ DOC = rdflib.URIRef(BASE + "doc/place/alpha")
 FOAF = rdflib.Namespace("http://xmlns.com/foaf/0.1/")
 VOID = rdflib.Namespace("http://rdfs.org/ns/void#")
 INTL = rdflib.Namespace(BASE + "def/intl#")
+SCHEMA = rdflib.Namespace("http://schema.org/")
 RDF_FORMATS = {"ttl": ("text/turtle", "turtle"), "jsonld": ("application/ld+json", "json-ld"),
                "rdf": ("application/rdf+xml", "xml"), "nt": ("application/n-triples", "nt")}
 
@@ -176,3 +177,18 @@ def test_another_base_rewrites_every_iri() -> None:
         assert f"<{base}id/place/alpha>" in body
         dataset = client.get("/doc/dataset/internationella-relationer.nt").text
         assert f'"{base}id/"' in dataset  # IRI-valued literals follow the base too
+
+
+def test_many_incoming_links_are_bounded_with_a_link_onward() -> None:
+    country = rdflib.URIRef(BASE + "id/country/xx")
+    doc = rdflib.URIRef(BASE + "doc/country/xx")
+    with TestClient(create_app(mini_settings(max_description_links=1)),
+                    base_url=BASE) as client:
+        graph = parse(client.get("/doc/country/xx.ttl"), "turtle")
+        assert len(list(graph.triples((None, SCHEMA.containedInPlace, country)))) == 1
+        onward = graph.value(doc, rdflib.RDFS.seeAlso)
+        assert onward is not None and str(onward).startswith(BASE + "sparql?query=")
+    complete = parse(TestClient(create_app(mini_settings()), base_url=BASE)
+                     .get("/doc/country/xx.ttl"), "turtle")
+    assert len(list(complete.triples((None, SCHEMA.containedInPlace, country)))) == 2
+    assert complete.value(doc, rdflib.RDFS.seeAlso) is None
