@@ -188,7 +188,7 @@ def test_many_incoming_links_are_bounded_with_a_link_onward() -> None:
         assert len(list(graph.triples((None, SCHEMA.containedInPlace, country)))) == 1
         onward = graph.value(doc, rdflib.RDFS.seeAlso)
         assert onward is not None and str(onward).startswith(BASE + "sparql?query=")
-    complete = parse(TestClient(create_app(mini_settings()), base_url=BASE)
-                     .get("/doc/country/xx.ttl"), "turtle")
+    with TestClient(create_app(mini_settings()), base_url=BASE) as client:
+        complete = parse(client.get("/doc/country/xx.ttl"), "turtle")
     assert len(list(complete.triples((None, SCHEMA.containedInPlace, country)))) == 2
     assert complete.value(doc, rdflib.RDFS.seeAlso) is None
