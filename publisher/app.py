@@ -24,7 +24,7 @@ from publisher.errors import (
     PublisherError,
     ResourceNotFound,
 )
-from publisher.routes import problem_response, resources, site
+from publisher.routes import catalog, problem_response, resources, site
 from publisher.store import OxigraphStore
 
 log = logging.getLogger("publisher")
@@ -78,7 +78,7 @@ _startup_hooks: list = []  # type: ignore[type-arg]
 
 
 def _routers() -> list:  # type: ignore[type-arg]
-    modules = [resources, site]
+    modules = [resources, catalog, site]
     try:
         from publisher.routes import sparql  # noqa: PLC0415  (added by the SPARQL module)
         modules.insert(0, sparql)
