@@ -1,0 +1,204 @@
+"""publisher.validate: the shipped data passes; each check fires on a broken copy."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import rdflib
+from rdflib.namespace import RDF, SH
+
+from publisher.config import Settings
+from publisher.source import read_quads, source_files
+from publisher.validate import Finding, Report, validate
+
+ID = "https://data.uppsala.se/id/"
+SCHEMA = "http://schema.org/"
+RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+
+
+@pytest.fixture
+def copy(tmp_path: Path) -> Settings:
+    """Settings pointing at a private copy of data/ and ontology/ that a test may break."""
+    defaults = Settings()
+    shutil.copytree(defaults.data_dir, tmp_path / "data")
+    shutil.copytree(defaults.ontology_dir, tmp_path / "ontology")
+    return Settings(data_dir=tmp_path / "data", ontology_dir=tmp_path / "ontology")
+
+
+def edit(settings: Settings, relative: str, old: str, new: str) -> None:
+    """Replace the first occurrence of `old` (which must be there) in data/<relative>."""
+    path = settings.data_dir / relative
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {relative}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def line_of(settings: Settings, relative: str, needle: str, *, start: bool = False) -> int:
+    lines = (settings.data_dir / relative).read_text(encoding="utf-8").splitlines()
+    return next(n for n, line in enumerate(lines, start=1)
+                if (line.startswith(needle) if start else needle in line))
+
+
+def hits(report: Report, check: str, focus: str, path: str | None = None) -> list[Finding]:
+    return [f for f in report.findings
+            if f.check == check and f.focus == focus and (path is None or f.path == path)]
+
+
+# ---- the shipped data -------------------------------------------------------------------
+
+@pytest.mark.parametrize("withhold", [False, True], ids=["with-personal", "without-personal"])
+def test_shipped_data_has_no_findings(withhold: bool) -> None:
+    report = validate(Settings(withhold_personal_data=withhold))
+    assert report.findings == (), report.to_text()
+    assert report.ok
+    assert report.to_text().startswith("OK:")
+
+
+def test_shipped_data_validates_under_another_base() -> None:
+    report = validate(Settings(base="http://localhost:8000/"))
+    assert report.findings == (), report.to_text()
+
+
+def test_every_published_class_has_a_shape() -> None:
+    settings = Settings()
+    shapes = rdflib.Graph().parse(settings.ontology_dir / "shapes.ttl")
+    targeted = {str(c) for c in shapes.objects(None, SH.targetClass)}
+    used = {q.object.value
+            for source in source_files(settings) if source.path.name != "shapes.ttl"
+            for q in read_quads(source, settings.base) if q.predicate.value == str(RDF.type)}
+    assert used - targeted == set()
+
+
+def test_report_json_shape() -> None:
+    body = validate(Settings()).to_json()
+    assert body["ok"] is True and body["findings"] == []
+    assert "data/twin-cities.ttl" in body["files"]
+    assert "data/personal/contacts.ttl" in body["files"]
+    assert body["triples"] > 1000
+
+
+# ---- syntax -------------------------------------------------------------------------------
+
+def test_syntax_errors_in_every_file_are_reported_with_position(copy: Settings) -> None:
+    edit(copy, "focus-areas.ttl", "    a skos:ConceptScheme ;", "    a skos:ConceptScheme ,, ;")
+    edit(copy, "personal/contacts.ttl", '"Maria Didi"@en ;', '"Maria Didi"@en')
+    report = validate(copy)
+    assert not report.ok
+    syntax = {f.file: f for f in report.findings if f.check == "syntax"}
+    assert set(syntax) == {"data/focus-areas.ttl", "data/personal/contacts.ttl"}
+    first = syntax["data/focus-areas.ttl"]
+    assert (first.line, first.column) == (line_of(copy, "focus-areas.ttl", ",, ;"), 27)
+    assert first.severity == "error"
+    text = report.to_text().splitlines()
+    assert f"data/focus-areas.ttl:{first.line}:27: syntax: " in text[0] + text[1]
+    assert text[-1].startswith("FAILED:")
+    # the semantic checks are skipped rather than echoing the missing triples
+    assert {f.check for f in report.findings} == {"syntax"}
+
+
+# ---- SHACL and the label check ------------------------------------------------------------
+
+def test_missing_english_label(copy: Settings) -> None:
+    edit(copy, "places.ttl", 'rdfs:label "Sverige"@sv , "Sweden"@en ;', 'rdfs:label "Sverige"@sv ;')
+    report = validate(copy)
+    sweden = ID + "country/se"
+    assert hits(report, "labels", sweden, RDFS_LABEL)
+    shacl = hits(report, "shacl", sweden, RDFS_LABEL)
+    assert shacl and shacl[0].severity == "violation"
+    assert shacl[0].file == "data/places.ttl"
+    assert shacl[0].line == line_of(copy, "places.ttl", f"<{sweden}>", start=True)
+
+
+def test_malformed_phone_number(copy: Settings) -> None:
+    edit(copy, "uppsala.ttl", 'schema:telephone "+46187270000"', 'schema:telephone "018-727 00 00"')
+    report = validate(copy)
+    found = hits(report, "shacl", ID + "organization/uppsala-kommun", SCHEMA + "telephone")
+    assert found and all(f.file == "data/uppsala.ttl" for f in found)
+    assert "<https://data.uppsala.se/id/organization/uppsala-kommun> schema:telephone" \
+        in report.to_text()
+
+
+def test_malformed_tel_iri(copy: Settings) -> None:
+    edit(copy, "personal/contacts.ttl", "<tel:+46187271331>", "<tel:018-727-13-31>")
+    report = validate(copy)
+    found = hits(report, "shacl", ID + "person/johanna-nyman",
+                 "http://www.w3.org/2006/vcard/ns#hasTelephone")
+    assert found and found[0].file == "data/personal/contacts.ttl"
+
+
+@pytest.mark.parametrize("bad", ["mailto:maria.didi@uppsala.se", "maria.didi(at)uppsala.se",
+                                 "maria.didi@uppsala"])
+def test_malformed_email(copy: Settings, bad: str) -> None:
+    edit(copy, "personal/contacts.ttl", '"maria.didi@uppsala.se"', f'"{bad}"')
+    report = validate(copy)
+    assert hits(report, "shacl", ID + "person/maria-didi", SCHEMA + "email")
+
+
+def test_email_forms_must_agree(copy: Settings) -> None:
+    edit(copy, "personal/contacts.ttl", "<mailto:maria.didi@uppsala.se>",
+         "<mailto:maria.dido@uppsala.se>")
+    report = validate(copy)
+    assert hits(report, "shacl", ID + "person/maria-didi")
+
+
+def test_twin_city_without_country(copy: Settings) -> None:
+    edit(copy, "twin-cities.ttl", f"    schema:containedInPlace <{ID}country/ee> ;\n", "")
+    report = validate(copy)
+    found = hits(report, "shacl", ID + "place/tartu", SCHEMA + "containedInPlace")
+    assert found and found[0].file == "data/twin-cities.ttl"
+
+
+def test_membership_without_start(copy: Settings) -> None:
+    edit(copy, "eurocities.ttl", '    schema:startDate "2015"^^xsd:gYear ;\n', "")
+    report = validate(copy)
+    assert hits(report, "shacl", ID + "membership/uppsala-kommun-eurocities", SCHEMA + "startDate")
+
+
+def test_agreement_without_two_partners(copy: Settings) -> None:
+    edit(copy, "twin-cities.ttl",
+         f"intl:partner <{ID}place/uppsala> , <{ID}place/daejeon> ;",
+         f"intl:partner <{ID}place/daejeon> ;")
+    report = validate(copy)
+    assert hits(report, "shacl", ID + "twinning/uppsala-daejeon",
+                "https://data.uppsala.se/def/intl#partner")
+
+
+def test_twinning_must_be_stated_both_ways(copy: Settings) -> None:
+    edit(copy, "twin-cities.ttl", f"    intl:twinnedWith <{ID}place/uppsala> ;\n", "")
+    report = validate(copy)
+    assert hits(report, "shacl", ID + "place/uppsala")
+
+
+# ---- our IRIs -----------------------------------------------------------------------------
+
+def test_iri_used_but_not_described(copy: Settings) -> None:
+    edit(copy, "uppsala.ttl", "schema:location <https://data.uppsala.se/id/place/uppsala>",
+         "schema:location <https://data.uppsala.se/id/place/upsala>")
+    report = validate(copy)
+    found = hits(report, "described", ID + "place/upsala")
+    assert found and found[0].file == "data/uppsala.ttl"
+    assert not report.ok
+
+
+def test_link_to_a_person_outside_personal_folder_is_caught(copy: Settings) -> None:
+    edit(copy, "uppsala.ttl", "    schema:foundingDate",
+         f"    org:hasMember <{ID}person/maria-didi> ;\n    schema:foundingDate")
+    assert validate(copy).ok  # with the personal folder the link resolves ...
+    report = validate(copy.replace(withhold_personal_data=True))
+    assert hits(report, "described", ID + "person/maria-didi")  # ... without it, it dangles
+
+
+def test_typo_in_our_vocabulary_is_caught(copy: Settings) -> None:
+    edit(copy, "twin-cities.ttl", "intl:startKind intl:bilateralAgreement",
+         "intl:startKind intl:bilateralAgreemnt")
+    report = validate(copy)
+    assert hits(report, "described", "https://data.uppsala.se/def/intl#bilateralAgreemnt")
+
+
+def test_blank_nodes_are_refused_in_data(copy: Settings) -> None:
+    edit(copy, "places.ttl", '    dcterms:identifier "SE" ;',
+         '    dcterms:identifier "SE" ;\n    schema:geo [ schema:latitude 59.0 ] ;')
+    report = validate(copy)
+    assert any(f.check == "blank-node" and f.file == "data/places.ttl" for f in report.findings)
