@@ -1,15 +1,47 @@
-"""HTML pages (Jinja2, autoescaped). Placeholder until the templates land."""
+"""HTML pages for people: Jinja2 templates in render/templates, autoescaped.
+
+One Environment, built on first use. Every template gets ``lang``, ``settings``, ``t`` (the
+UI strings of strings.py in that language) and ``request_path``; base.html turns these into
+the header, language switch, canonical link, hreflang alternates and footer. Pages:
+
+    resource_page   one document about one resource (from a store Description)
+    landing_page    "/": the international work, read from the store (cached per version)
+    error_page      404, 406 and the rest, with a way on
+    render_template any other page (accessibility.html, the SPARQL engineer's sparql.html)
+"""
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import escape
 
 from publisher.config import Settings
-from publisher.errors import BadRequest, PublisherError
+from publisher.errors import BadRequest, NotAcceptable, PublisherError, ResourceNotFound
+from publisher.negotiation import RDF_FORMATS
+from publisher.render import jsonld, strings
+from publisher.render.landing import landing_data
+from publisher.render.view import resource_view
+from publisher.store import Description, Store
 
 LANGUAGES = ("sv", "en")
+TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
+SOURCE_PAGE = ("https://www.uppsala.se/organisation-och-styrning/amnen/internationella-relationer/"
+               "mer-om-internationellt-arbete/")
+FORMAT_LABELS = {"turtle": "Turtle", "jsonld": "JSON-LD", "rdfxml": "RDF/XML",
+                 "ntriples": "N-Triples"}
+
+_env: Environment | None = None
+_env_lock = threading.Lock()
+_landing_cache: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+_landing_lock = threading.Lock()
 
 
 def request_language(query_lang: str | None, accept_language: str | None) -> str:
@@ -23,18 +55,131 @@ def request_language(query_lang: str | None, accept_language: str | None) -> str
     return choose_language(accept_language, LANGUAGES)
 
 
-def resource_page(description: Any, doc: Any, lang: str, settings: Settings, store: Any) -> str:
-    rows = "".join(f"<li>{escape(str(t))}</li>" for t in description.triples)
-    return f"<!doctype html><html lang='{lang}'><title>{escape(doc.topic)}</title><ul>{rows}</ul></html>"
+def static_version(name: str) -> str:
+    """A short content hash of a static file, for cache-busting URLs."""
+    return _static_hashes().get(name, "0")
+
+
+def _static_hashes() -> dict[str, str]:
+    env = environment()
+    hashes: dict[str, str] = env.globals["_static_hashes"]  # type: ignore[assignment]
+    return hashes
+
+
+def environment() -> Environment:
+    """The one Jinja2 Environment (templates are compiled once and cached by Jinja)."""
+    global _env
+    if _env is None:
+        with _env_lock:
+            if _env is None:
+                env = Environment(loader=FileSystemLoader(TEMPLATES),
+                                  autoescape=select_autoescape(default=True, default_for_string=True),
+                                  undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                                  auto_reload=False)
+                env.globals["_static_hashes"] = {
+                    p.name: hashlib.blake2b(p.read_bytes(), digest_size=6).hexdigest()
+                    for p in STATIC.iterdir() if p.is_file()}
+                env.globals["static"] = _static_url
+                env.globals["languages"] = LANGUAGES
+                env.globals["source_page"] = SOURCE_PAGE
+                env.globals["language_name"] = strings.language_name
+                _env = env
+    return _env
+
+
+def _static_url(settings: Settings, name: str) -> str:
+    return settings.iri(f"static/{name}") + f"?v={static_version(name)}"
+
+
+def render_template(name: str, lang: str, settings: Settings, request_path: str,
+                    **context: Any) -> str:
+    """Render any page template with the shared context base.html needs."""
+    template = environment().get_template(name)
+    return template.render(lang=lang, settings=settings, t=strings.TABLES[lang],
+                           request_path=request_path, **context)
+
+
+def resource_page(description: Description, doc: Any, lang: str, settings: Settings,
+                  store: Store) -> str:
+    view = resource_view(description, lang, settings.base)
+    t = strings.TABLES[lang]
+    types = ", ".join(v.text for v in view.types)
+    summary = view.lead or t["resource_description"].format(label=view.label, types=types)
+    formats = [(FORMAT_LABELS.get(f.name, f.name), f.media_type, doc.format_url(f))
+               for f in RDF_FORMATS]
+    query = None
+    if view.truncated:
+        text = f"SELECT ?s ?p WHERE {{ ?s ?p <{description.iri}> }}"
+        query = settings.iri("sparql") + "?query=" + quote(text, safe="")
+    return render_template(
+        "resource.html", lang, settings, "/" + doc.path, view=view, doc=doc,
+        summary=_shorten(summary), formats=formats, sparql_link=query,
+        max_links=settings.max_description_links,
+        structured=jsonld.script_json(jsonld.resource_jsonld(description, lang)))
+
+
+def landing_page(store: Store, lang: str, settings: Settings) -> str:
+    """The landing page, cached per (settings, store version, language)."""
+    key = (settings, store.version, lang)
+    with _landing_lock:
+        cached = _landing_cache.get(key)
+    if cached is not None:
+        return cached
+    data = landing_data(store, lang, settings)
+    structured = None
+    if data.org_iri:
+        org = store.describe(data.org_iri, settings.max_description_links)
+        if org is not None:
+            structured = jsonld.resource_jsonld(org, lang, _embedded(org, store, settings))
+    body = render_template("landing.html", lang, settings, "/", data=data,
+                           summary=_shorten(data.aim or strings.TABLES[lang]["site_tagline"]),
+                           structured=jsonld.script_json(structured))
+    with _landing_lock:
+        _landing_cache[key] = body
+        while len(_landing_cache) > 16:
+            _landing_cache.popitem(last=False)
+    return body
+
+
+#: The municipality's properties whose objects the landing page's JSON-LD nests in full.
+EMBEDDED = ("address", "identifier", "contactPoint", "memberOf")
+
+
+def _embedded(org: Description, store: Store, settings: Settings) -> dict[str, Description]:
+    wanted = {jsonld.SCHEMA + name for name in EMBEDDED}
+    found = {}
+    for t in org.triples:
+        if t.subject.value == org.iri and t.predicate.value in wanted \
+                and hasattr(t.object, "value") and t.object.value.startswith(settings.base):
+            described = store.describe(t.object.value, settings.max_description_links)
+            if described is not None:
+                found[t.object.value] = described
+    return found
 
 
 def error_page(error: PublisherError, lang: str, settings: Settings, path: str) -> str:
-    return (f"<!doctype html><html lang='{lang}'><title>{escape(error.title)}</title>"
-            f"<h1>{escape(error.title)}</h1><p>{escape(error.detail)}</p></html>")
+    t = strings.TABLES[lang]
+    if isinstance(error, ResourceNotFound):
+        heading, message = t["error_heading_404"], t["error_not_found"].format(path=path)
+    elif isinstance(error, NotAcceptable):
+        heading, message = t["error_heading_406"], error.detail
+    else:
+        heading, message = t["error_heading"], error.detail
+    available = error.extra.get("available", []) if isinstance(error, NotAcceptable) else []
+    return render_template("error.html", lang, settings, path, error=error, heading=heading,
+                           message=message, available=available, summary=message)
 
 
-def landing_page(store: Any, lang: str, settings: Settings) -> str:
-    return f"<!doctype html><html lang='{lang}'><title>Uppsala</title></html>"
+def accessibility_page(lang: str, settings: Settings, store: Store) -> str:
+    data = landing_data(store, lang, settings)
+    return render_template("accessibility.html", lang, settings, "/accessibility", data=data,
+                           summary=strings.TABLES[lang]["a11y_title"])
+
+
+def _shorten(text: str, limit: int = 160) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",.;:") + " …"
 
 
 def xml_escape(text: str) -> str:

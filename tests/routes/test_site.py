@@ -1,0 +1,187 @@
+"""publisher/routes/site.py through the ASGI app: landing page, static files, accessibility
+statement, robots.txt, sitemap.xml, HTML error pages and the security headers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from starlette.applications import Starlette
+from starlette.responses import HTMLResponse, JSONResponse
+from starlette.routing import Route
+
+from publisher.app import create_app
+from publisher.config import Settings
+from publisher.render import html
+from publisher.routes.site import SECURITY_HEADERS, SecurityHeadersMiddleware
+from tests.a11y import NS, check_page
+from tests.support import assert_problem
+
+HTML = {"Accept": "text/html"}
+
+
+@pytest.fixture(scope="module")
+def withheld() -> Iterator[TestClient]:
+    settings = Settings(withhold_personal_data=True)
+    with TestClient(create_app(settings), base_url="https://data.uppsala.se") as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def elsewhere() -> Iterator[TestClient]:
+    settings = Settings(base="http://127.0.0.1:9/")
+    with TestClient(create_app(settings), base_url="http://127.0.0.1:9") as client:
+        yield client
+
+
+def assert_secure(response) -> None:  # type: ignore[no-untyped-def]
+    """The required policy is there (a shared middleware may add directives)."""
+    csp = {d.strip() for d in response.headers["content-security-policy"].split(";")}
+    required = {d.strip() for d in SECURITY_HEADERS["Content-Security-Policy"].split(";")}
+    assert required <= csp, required - csp
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "strict-origin-when-cross-origin"
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_landing_page_tells_the_international_work(client: TestClient, lang: str) -> None:
+    response = client.get("/", params={"lang": lang}, headers=HTML)
+    assert response.status_code == 200
+    assert response.headers["content-language"] == lang
+    assert "Accept-Language" in response.headers["vary"]
+    assert_secure(response)
+    root = check_page(response.text)
+    text = " ".join("".join(root.find(f".//{NS}main").itertext()).split())
+    expected = {
+        "sv": ["långsiktigt hållbar tillväxt", "Verksamhetsutveckling",
+               "Näringsliv och positionering", "Bevakning och påverkan", "Estland",
+               "Sydkorea", "Eurocities", "Medlem sedan 2015", "Christian Dahlmann",
+               "018-727 13 31", "maria.didi@uppsala.se"],
+        "en": ["long-term sustainable growth", "Organisational development",
+               "Business and positioning", "Monitoring and influence", "Estonia",
+               "South Korea", "Member since 2015", "Johanna Nyman"],
+    }[lang]
+    for phrase in expected:
+        assert phrase in text, phrase
+    rows = root.findall(f".//{NS}tbody/{NS}tr")
+    assert len(rows) == 7
+    years = [row.findall(f"{NS}td")[1].findtext(f"{NS}a") for row in rows]
+    assert years == sorted(years) and years[0] == "1947" and "1988" in years
+
+
+def test_landing_page_without_personal_data(withheld: TestClient) -> None:
+    response = withheld.get("/", headers=HTML)
+    assert response.status_code == 200
+    for name in ("Dahlmann", "Nyman", "Didi", "/id/person/"):
+        assert name not in response.text
+    assert "Kontakt för internationella relationer" in response.text
+    assert "018-727 00 00" in response.text
+
+
+def test_landing_page_sends_rdf_clients_to_the_dataset(client: TestClient) -> None:
+    response = client.get("/", headers={"Accept": "text/turtle"}, follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == \
+        "https://data.uppsala.se/doc/dataset/internationella-relationer"
+
+
+def test_resource_pages_link_their_iris(client: TestClient) -> None:
+    response = client.get("/id/place/tartu", headers=HTML)
+    assert response.status_code == 200 and str(response.url).endswith("/doc/place/tartu")
+    root = check_page(response.text)
+    hrefs = {a.get("href") for a in root.iter(f"{NS}a")}
+    assert "https://data.uppsala.se/id/country/ee" in hrefs
+    assert "https://data.uppsala.se/id/twinning/uppsala-tartu" in hrefs
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_accessibility_statement(client: TestClient, lang: str) -> None:
+    response = client.get("/accessibility", params={"lang": lang}, headers=HTML)
+    assert response.status_code == 200
+    assert_secure(response)
+    root = check_page(response.text)
+    assert root.find(f".//{NS}a[@href='https://www.digg.se/tdosanmalan']") is not None
+    text = "".join(root.itertext())
+    assert ("Digg" in text) and ("018-727 00 00" in text)
+
+
+def test_every_page_links_the_statement(client: TestClient) -> None:
+    for path in ("/", "/doc/place/tartu", "/no/such/page"):
+        text = client.get(path, headers=HTML).text
+        assert 'href="https://data.uppsala.se/accessibility"' in text
+
+
+def test_static_files_are_cached_and_confined(client: TestClient) -> None:
+    version = html.static_version("site.css")
+    response = client.get(f"/static/site.css?v={version}")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/css; charset=utf-8"
+    assert "immutable" in response.headers["cache-control"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+    plain = client.get("/static/site.css")
+    assert "immutable" not in plain.headers["cache-control"]
+    again = client.get("/static/site.css", headers={"If-None-Match": plain.headers["etag"]})
+    assert again.status_code == 304
+    assert client.get("/static/favicon.svg").headers["content-type"].startswith("image/svg+xml")
+    for bad in ("/static/..%2Fhtml.py", "/static/%2E%2E%2Fhtml.py", "/static/.hidden",
+                "/static/nope.css", "/static/site.css%00.js", "/static/%2e%2e"):
+        assert_problem(client.get(bad), 404)
+
+
+def test_page_assets_are_all_served(client: TestClient) -> None:
+    text = client.get("/", headers=HTML).text
+    for href in re.findall(r'(?:href|src)="https://data\.uppsala\.se(/static/[^"]+)"', text):
+        assert client.get(href.replace("&amp;", "&")).status_code == 200, href
+
+
+def test_robots_and_sitemap_under_another_base(elsewhere: TestClient) -> None:
+    robots = elsewhere.get("/robots.txt").text
+    assert "Sitemap: http://127.0.0.1:9/sitemap.xml" in robots
+    sitemap = elsewhere.get("/sitemap.xml")
+    assert sitemap.headers["content-type"].startswith("application/xml")
+    locs = re.findall(r"<loc>(.*?)</loc>", sitemap.text)
+    assert locs[0] == "http://127.0.0.1:9/"
+    assert "http://127.0.0.1:9/doc/place/tartu" in locs
+    assert all(loc.startswith("http://127.0.0.1:9/") for loc in locs)
+    assert "data.uppsala.se/" not in elsewhere.get("/", headers=HTML).text.replace(
+        "www.uppsala.se", "")
+
+
+def test_sitemap_lists_only_pages_that_answer_html(client: TestClient) -> None:
+    locs = re.findall(r"<loc>(.*?)</loc>", client.get("/sitemap.xml").text)
+    assert len(locs) > 40
+    for loc in locs:
+        response = client.get(loc.removeprefix("https://data.uppsala.se"), headers=HTML)
+        assert response.status_code == 200, loc
+        assert response.headers["content-type"].startswith("text/html")
+
+
+def test_helpful_404_for_people_problem_json_for_programs(client: TestClient) -> None:
+    response = client.get("/doc/place/atlantis", headers=HTML)
+    assert response.status_code == 404
+    root = check_page(response.text)
+    hrefs = {a.get("href") for a in root.iter(f"{NS}a")}
+    assert {"https://data.uppsala.se/", "https://data.uppsala.se/sparql",
+            "https://data.uppsala.se/sitemap.xml"} <= hrefs
+    english = client.get("/nowhere", headers={**HTML, "Accept-Language": "en"})
+    assert "Nothing is published at /nowhere" in english.text
+    assert_problem(client.get("/doc/place/atlantis", headers={"Accept": "text/turtle"}),
+                   404)
+
+
+def test_security_headers_middleware() -> None:
+    async def page(request):  # type: ignore[no-untyped-def]
+        return HTMLResponse("<p>x</p>")
+
+    async def data(request):  # type: ignore[no-untyped-def]
+        return JSONResponse({})
+
+    app = Starlette(routes=[Route("/p", page), Route("/d", data)])
+    app.add_middleware(SecurityHeadersMiddleware)
+    with TestClient(app) as client:
+        assert_secure(client.get("/p"))
+        response = client.get("/d")
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert "content-security-policy" not in response.headers

@@ -1,0 +1,123 @@
+"""Headless Chromium (Debian's /usr/bin/chromium, driven by Playwright) against a real
+server: pages load with no console errors and no failed requests, the "done means" path
+can be clicked (landing page -> Uppsala kommun -> ... -> Tartu -> ... -> Eurocities), phones
+get no sideways scrolling, and screenshots are saved to test-artifacts/."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ARTIFACTS, Server
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+sync_api = pytest.importorskip("playwright.sync_api")
+if not CHROMIUM.exists():
+    pytest.skip("needs /usr/bin/chromium", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield launched
+        launched.close()
+
+
+class Watched:
+    """A page whose console errors, failed requests and HTTP errors are collected."""
+
+    def __init__(self, browser: Any, width: int, lang: str) -> None:
+        self.context = browser.new_context(viewport={"width": width, "height": 900},
+                                           locale=lang, extra_http_headers={
+                                               "Accept-Language": lang})
+        self.page = self.context.new_page()
+        self.problems: list[str] = []
+        self.page.on("console", lambda m: self.problems.append(f"console {m.type}: {m.text}")
+                     if m.type in ("error", "warning") else None)
+        self.page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        self.page.on("requestfailed", lambda r: self.problems.append(f"failed: {r.url}"))
+        self.page.on("response", lambda r: self.problems.append(f"{r.status}: {r.url}")
+                     if r.status >= 400 else None)
+
+    def shot(self, name: str) -> None:
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+    def check(self) -> None:
+        page = self.page
+        assert page.evaluate("document.documentElement.lang") in ("sv", "en")
+        assert page.locator("h1").count() == 1
+        for landmark in ("header", "nav", "main", "footer"):
+            assert page.locator(landmark).count() >= 1
+        assert page.locator("img:not([alt])").count() == 0
+        assert page.evaluate("document.querySelectorAll('link[rel=stylesheet]')[0].sheet"
+                             ".cssRules.length") > 10, "the stylesheet loaded"
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= page.viewport_size["width"], "no sideways scrolling"
+        assert not self.problems, self.problems
+
+
+@pytest.mark.parametrize(("width", "device"), [(1280, "desktop"), (375, "phone")])
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_pages_load_cleanly(browser: Any, server: Server, width: int, device: str,
+                            lang: str) -> None:
+    watched = Watched(browser, width, lang)
+    for path, name in [("/", "landing"), ("/id/place/tartu", "tartu"),
+                       ("/accessibility", "accessibility"), ("/no/such/page", "not-found")]:
+        response = watched.page.goto(server.url(path))
+        assert response is not None
+        if name == "not-found":
+            assert response.status == 404
+            watched.problems = [p for p in watched.problems
+                                if "/no/such/page" not in p and "404 (Not Found)" not in p]
+        else:
+            assert response.ok
+        if name == "tartu":
+            assert watched.page.url == server.url("doc/place/tartu")
+        assert watched.page.evaluate("document.documentElement.lang") == lang
+        watched.shot(f"{name}-{device}-{lang}")
+        watched.check()
+    watched.context.close()
+
+
+def test_done_means_path(browser: Any, server: Server) -> None:
+    """Landing page -> Uppsala kommun -> (its place) Uppsala -> Tartu -> Uppsala ->
+    Uppsala kommun -> Eurocities: every step a click on a link in the page's main content.
+    The data links the twin towns to the city of Uppsala, not to the municipality, hence
+    the steps through the place."""
+    watched = Watched(browser, 1280, "en")
+    page = watched.page
+    page.goto(server.url("/"))
+    steps = [("organization/uppsala-kommun", "Uppsala Municipality"), ("place/uppsala", "Uppsala"),
+             ("place/tartu", "Tartu"), ("place/uppsala", "Uppsala"),
+             ("organization/uppsala-kommun", "Uppsala Municipality"),
+             ("organization/eurocities", "Eurocities")]
+    for number, (path, heading) in enumerate(steps, 1):
+        page.locator(f'main a[href="{server.url("id/" + path)}"]').first.click()
+        page.wait_for_url(server.url("doc/" + path))
+        assert page.locator("h1").inner_text() == heading
+        watched.shot(f"path-{number}-{path.replace('/', '-')}")
+    watched.check()
+    watched.context.close()
+
+
+def test_keyboard_skip_link(browser: Any, server: Server) -> None:
+    watched = Watched(browser, 1280, "sv")
+    page = watched.page
+    page.goto(server.url("/"))
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.getAttribute('href')")
+    assert focused == "#main"
+    assert page.evaluate("getComputedStyle(document.activeElement).top") != "-48px"
+    page.keyboard.press("Enter")
+    assert page.evaluate("location.hash") == "#main"
+    watched.check()
+    watched.context.close()
