@@ -23,11 +23,16 @@ CACHE_CONTROL = "public, max-age=300, stale-while-revalidate=60"
 
 @router.api_route("/id/{path:path}", methods=["GET", "HEAD"], summary="A thing's IRI",
                   status_code=303, response_class=RedirectResponse)
-def thing(path: str, settings: SettingsDep) -> Response:
-    """A thing is not a document: answer 303 See Other to the document about it."""
-    return RedirectResponse(settings.iri(f"doc/{path}"), status_code=303,
+def thing(path: str, request: Request, settings: SettingsDep) -> Response:
+    """A thing is not a document: answer 303 See Other to the document about it.
+
+    The query string (``?lang=en``, ``?format=``) travels along to the document.
+    """
+    document = settings.iri(f"doc/{path}")
+    query = request.url.query
+    return RedirectResponse(document + (f"?{query}" if query else ""), status_code=303,
                             headers={"Cache-Control": CACHE_CONTROL,
-                                     "Link": f'<{settings.iri("doc/" + path)}>; rel="describedby"'})
+                                     "Link": f'<{document}>; rel="describedby"'})
 
 
 @router.api_route("/" + CONTEXT_PATH, methods=["GET", "HEAD"], summary="The JSON-LD context")

@@ -39,6 +39,8 @@ def test_thing_iri_answers_303_to_its_document(mini: TestClient) -> None:
     response = mini.get("/id/place/alpha", follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"] == str(DOC)
+    with_lang = mini.get("/id/place/alpha?lang=en", follow_redirects=False)
+    assert with_lang.headers["location"] == f"{DOC}?lang=en"
 
 
 def test_default_is_turtle_with_negotiation_headers(mini: TestClient) -> None:
