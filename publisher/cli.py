@@ -3,6 +3,8 @@
     publisher serve     serve the graph over HTTP (Linked Data, SPARQL, HTML)
     publisher validate  check data/ and ontology/: syntax, SHACL, described IRIs, labels
     publisher get PATH  run one request through the app in-process and print the answer
+    publisher export DIR           write the whole site (dumps, catalogue, documents) as files
+    publisher check-harvest URL    run a portal's checks against a live catalogue URL
 """
 
 from __future__ import annotations
@@ -73,6 +75,33 @@ def build_parser() -> argparse.ArgumentParser:
                      help="request header (repeatable)")
     get.add_argument("--body-only", action="store_true", help="print only the body")
     _settings_flags(get)
+
+    export = commands.add_parser(
+        "export", help="write dumps, catalogue and every document as static files",
+        description="Write the dumps, the catalogue (every format, and datasets/dcat as "
+        "RDF/XML), the VoID description and every resource document in every format to DIR, "
+        "laid out as the server's URLs (DIR/doc/place/tartu.ttl, DIR/catalog.rdf, "
+        "DIR/index.html), so any web server can host the dataset. DIR must be empty unless "
+        "--force; nothing is ever deleted. Example: publisher export site/ --base "
+        "https://data.uppsala.se/")
+    export.add_argument("dir", metavar="DIR", help="folder to write into")
+    export.add_argument("--force", action="store_true",
+                        help="write into a non-empty DIR (adds and overwrites, never deletes)")
+    _settings_flags(export)
+
+    check = commands.add_parser(
+        "check-harvest", help="check a live catalogue URL as a data portal would",
+        description="Fetch URL as Sveriges dataportal / data.europa.eu would and check: "
+        "status and redirects (only 301/303/307/308), media type, RDF/XML parse, absolute "
+        "RFC 3987 IRIs, no blank nodes, DCAT-AP 3.0.1 and DCAT-AP-SE 3.0.1 shapes, "
+        "bundle.json's mandatory properties, licence IRIs, dataset description length, and "
+        "every distribution's reachability, size and SHA-256. Exits 1 if not ready. "
+        "Example: publisher check-harvest https://data.uppsala.se/datasets/dcat")
+    check.add_argument("url", metavar="URL", help="the catalogue URL a portal would harvest")
+    check.add_argument("--format", choices=["text", "json"], default="text",
+                       help="report format (default text)")
+    check.add_argument("--timeout", type=float, default=60.0,
+                       help="seconds per HTTP request (default 60)")
     return parser
 
 
@@ -83,6 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args)
         if args.command == "validate":
             return _validate(args)
+        if args.command == "export":
+            return _export(args)
+        if args.command == "check-harvest":
+            return _check_harvest(args)
         return _get(args)
     except (ConfigError, DataError) as exc:
         print(f"publisher: {exc.detail}", file=sys.stderr)
@@ -132,3 +165,52 @@ def _get(args: argparse.Namespace) -> int:
     sys.stdout.buffer.write(response.content)
     sys.stdout.flush()
     return 0 if response.status_code < 400 else 1
+
+
+def _export(args: argparse.Namespace) -> int:
+    from pathlib import Path  # noqa: PLC0415
+
+    from fastapi.testclient import TestClient  # noqa: PLC0415
+    from tqdm import tqdm  # noqa: PLC0415
+
+    from publisher.app import create_app  # noqa: PLC0415
+    from publisher.export import check_target, export, planned_paths  # noqa: PLC0415
+
+    root = Path(args.dir)
+    check_target(root, args.force)
+    settings = _settings(args)
+    with TestClient(create_app(settings), base_url=settings.base.rstrip("/")) as client:
+        store = client.app.state.store  # type: ignore[attr-defined]
+
+        def fetch(path: str) -> bytes:
+            headers = {"Accept": "text/html"} if path == "" else {}  # the landing page
+            response = client.get("/" + path, headers=headers, follow_redirects=False)
+            if response.status_code != 200:
+                raise ConfigError(f"/{path} answered {response.status_code}")
+            return response.content
+
+        paths = list(planned_paths(settings, store.subjects_with_prefix))
+        count = export(root, settings, fetch, paths, progress=lambda items: tqdm(
+            items, desc="export", unit="file", disable=not sys.stderr.isatty()))
+    print(f"wrote {count} files to {root}")
+    return 0
+
+
+def _check_harvest(args: argparse.Namespace) -> int:
+    import asyncio  # noqa: PLC0415
+
+    import httpx  # noqa: PLC0415
+
+    from publisher.harvest import check_catalog  # noqa: PLC0415
+
+    async def run() -> Any:
+        headers = {"User-Agent": "publisher-check-harvest"}
+        async with httpx.AsyncClient(timeout=args.timeout, headers=headers) as client:
+            return await check_catalog(args.url, client)
+
+    report = asyncio.run(run())
+    if args.format == "json":
+        print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+    else:
+        print(report.to_text())
+    return 0 if report.ok else 1

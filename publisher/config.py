@@ -42,14 +42,17 @@ class Settings:
     max_query_length: int = 20_000
     max_request_body: int = 1_000_000
     query_workers: int = 2
+    query_queue_wait: float = 2.0
     max_description_links: int = 500
     document_cache_size: int = 20_000
+    cache_dir: str = ""  # where dumps are written; empty: <system temp dir>/publisher-cache
 
     def __post_init__(self) -> None:
         if not self.base.startswith(("http://", "https://")) or not self.base.endswith("/"):
             raise ConfigError(f"base must be an http(s) IRI ending in '/': {self.base!r}")
         for name in ("query_timeout", "max_rows", "max_query_length", "max_request_body",
-                     "query_workers", "max_description_links", "document_cache_size"):
+                     "query_workers", "query_queue_wait", "max_description_links",
+                     "document_cache_size"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive, not {getattr(self, name)!r}")
 

@@ -40,7 +40,7 @@ def jsonld_context(request: Request, settings: SettingsDep, store: StoreDep) -> 
     body = context_bytes(settings.base)
     rep = Representation(body, BY_EXTENSION["jsonld"], f'W/"ctx-{store.version}"',
                          settings.iri(CONTEXT_PATH))
-    return _respond(request, rep, {"Content-Type": "application/ld+json"}, store.version_time())
+    return respond(request, rep, {"Content-Type": "application/ld+json"}, store.version_time())
 
 
 @router.api_route("/doc/{path:path}", methods=["GET", "HEAD"], summary="A resource document")
@@ -64,22 +64,22 @@ def _negotiated(path: str, request: Request, settings: SettingsDep, documents: D
     if by_suffix is not None:
         path = stem
     doc = resolve(path, settings)
-    fmt = by_suffix or _requested_format(request)
+    fmt = by_suffix or requested_format(request)
     lang = html.request_language(request.query_params.get("lang"),
                                  request.headers.get("accept-language"))
     rep = documents.get(doc.path, fmt, lang)
     headers = {"Content-Type": fmt.content_type, "Content-Location": rep.location,
-               "Link": _links(doc, settings.base)}
+               "Link": document_links(doc, settings.base)}
     vary = (["Accept"] if negotiated else []) + (["Accept-Language"] if fmt.kind == "html"
                                                  else [])
     if vary:
         headers["Vary"] = ", ".join(vary)
     if rep.language:
         headers["Content-Language"] = rep.language
-    return _respond(request, rep, headers, store.version_time())
+    return respond(request, rep, headers, store.version_time())
 
 
-def _requested_format(request: Request):  # type: ignore[no-untyped-def]
+def requested_format(request: Request):  # type: ignore[no-untyped-def]
     token = request.query_params.get("format")
     if token:
         fmt = by_name_or_extension(token, DOCUMENT_FORMATS)
@@ -90,7 +90,7 @@ def _requested_format(request: Request):  # type: ignore[no-untyped-def]
     return choose_format(request.headers.get("accept"), DOCUMENT_FORMATS)
 
 
-def _links(doc: Document, base: str) -> str:
+def document_links(doc: Document, base: str) -> str:
     links = [f'<{doc.format_url(f)}>; rel="alternate"; type="{f.media_type}"'
              for f in DOCUMENT_FORMATS]
     links.append(f'<{doc.url}>; rel="canonical"')
@@ -99,7 +99,7 @@ def _links(doc: Document, base: str) -> str:
     return ", ".join(links)
 
 
-def _respond(request: Request, rep: Representation, headers: dict[str, str],
+def respond(request: Request, rep: Representation, headers: dict[str, str],
              modified: float) -> Response:
     headers = {**headers, "ETag": rep.etag, "Last-Modified": http_date(modified),
                "Cache-Control": CACHE_CONTROL}

@@ -1,0 +1,373 @@
+"""The DCAT-AP-SE catalogue of the dataset, and the links that make it discoverable. Pure.
+
+``catalog_triples(settings, store, dumps)`` builds one dcat:Catalog with one dcat:Dataset,
+a dcat:Distribution per dump (media type, byte size and SHA-256 of exactly the bytes
+served) plus one for the SPARQL endpoint, and the dcat:DataService of that endpoint. It
+conforms to DCAT-AP-SE 3.0.1 and DCAT-AP 3.0.1 (tests/test_catalog.py and
+tests/routes/test_catalog.py run the shapes) and to the Swedish portal's harvesting rules:
+absolute IRIs only, no blank nodes, the publisher described once under the portal's
+organisation IRI, the contact point a separate vCard.
+
+What the data says about the dataset (titles, descriptions, keywords, licence, contact)
+is read from the store; what only a catalogue says (publisher agent, themes, spatial and
+temporal coverage, distributions, service) is written here. The VoID description is
+in void.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+import pyoxigraph as ox
+
+from publisher.config import Settings
+from publisher.dumps import DUMP_FORMATS, DUMPS_PATH, GZIP_MEDIA_TYPE, DumpSet
+from publisher.store import Store
+from publisher.void import VOID_PATH, vocabularies
+
+DATASET_PATH = "id/dataset/internationella-relationer"
+CATALOG_PATH = "catalog"
+HARVEST_PATH = "datasets/dcat"
+SPARQL_PATH = "sparql"
+
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+DCAT = "http://www.w3.org/ns/dcat#"
+DCT = "http://purl.org/dc/terms/"
+FOAF = "http://xmlns.com/foaf/0.1/"
+VCARD = "http://www.w3.org/2006/vcard/ns#"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+SPDX = "http://spdx.org/rdf/terms#"
+OWL = "http://www.w3.org/2002/07/owl#"
+SCHEMA = "http://schema.org/"
+DCATAP = "http://data.europa.eu/r5r/"
+EU = "http://publications.europa.eu/resource/authority/"
+
+#: Uppsala kommun under the Swedish portal's organisation IRI rule (SE + org. no.).
+PUBLISHER = "http://dataportal.se/organisation/SE2120003005"
+ORG_NUMBER = "212000-3005"
+LOCAL_AUTHORITY = "http://purl.org/adms/publishertype/LocalAuthority"
+WIKIDATA_UPPSALA_KOMMUN = "http://www.wikidata.org/entity/Q59091"
+CC0 = "http://creativecommons.org/publicdomain/zero/1.0/"
+#: Uppsala kommun as a GeoNames feature (ADM2) and the NUTS 3 region Uppsala län.
+SPATIAL = ("http://sws.geonames.org/2666219/", "http://data.europa.eu/nuts/code/SE121")
+THEMES = (EU + "data-theme/INTR", EU + "data-theme/GOVE")
+LANGUAGES = (EU + "language/SWE", EU + "language/ENG")
+PUBLIC = EU + "access-right/PUBLIC"
+IRREGULAR = EU + "frequency/IRREG"
+STABLE = EU + "planned-availability/STABLE"
+SPARQL_RESULTS = EU + "file-type/SPARQLQRES"
+SPARQL_PROTOCOL = "https://www.w3.org/TR/sparql11-protocol/"
+SHA256 = SPDX + "checksumAlgorithm_sha256"
+PUBLIC_DOMAIN = "http://purl.org/adms/licencetype/PublicDomain"
+#: (concept, scheme, labels) for the concepts we use, labels from the EU tables / bundle.json.
+CONCEPTS = (
+    (THEMES[0], EU + "data-theme", (("sv", "Internationella frågor"),
+                                    ("en", "International issues"))),
+    (THEMES[1], EU + "data-theme", (("sv", "Regeringen och den offentliga sektorn"),
+                                    ("en", "Government and public sector"))),
+    (STABLE, EU + "planned-availability", (("sv", "Stabil"), ("en", "Stable"))),
+    (LOCAL_AUTHORITY, "http://purl.org/adms/publishertype/1.0",
+     (("sv", "Lokal myndighet/kommun"), ("en", "Local Authority"))),
+    (PUBLIC_DOMAIN, "http://purl.org/adms/licencetype/1.0", (("en", "Public domain"),)),
+)
+TWINNING_START = ("SELECT (MIN(STR(?year)) AS ?start) WHERE { ?agreement a ?class ; "
+                  "<http://schema.org/startDate> ?year FILTER(STRENDS(STR(?class), "
+                  "'#TwinningAgreement')) }")
+
+Term = ox.NamedNode | ox.Literal
+
+
+def iri(value: str) -> ox.NamedNode:
+    return ox.NamedNode(value)
+
+
+def text(value: str, lang: str | None = None) -> ox.Literal:
+    return ox.Literal(value, language=lang) if lang else ox.Literal(value)
+
+
+def typed(value: str, datatype: str) -> ox.Literal:
+    return ox.Literal(value, datatype=ox.NamedNode(datatype))
+
+
+class Graph:
+    """A small triple builder: ``g.add(subject, predicate, *objects)`` with str = IRI."""
+
+    def __init__(self) -> None:
+        self.triples: list[ox.Triple] = []
+
+    def add(self, subject: str, predicate: str, *objects: str | Term) -> None:
+        for obj in objects:
+            node = iri(obj) if isinstance(obj, str) else obj
+            self.triples.append(ox.Triple(iri(subject), iri(predicate), node))
+
+    def typed(self, subject: str, *classes: str) -> None:
+        self.add(subject, RDF + "type", *classes)
+
+
+def catalog_iri(settings: Settings) -> str:
+    return settings.iri(CATALOG_PATH)
+
+
+def data_time(store: Store) -> ox.Literal:
+    """The data's real change time (not the server's clock), as xsd:dateTime in UTC."""
+    moment = dt.datetime.fromtimestamp(int(store.version_time()), dt.timezone.utc)
+    return typed(moment.strftime("%Y-%m-%dT%H:%M:%SZ"), XSD + "dateTime")
+
+
+def _values(store: Store, subject: str, predicate: str) -> list[ox.NamedNode | ox.Literal]:
+    rows = store.query(f"SELECT ?o WHERE {{ <{subject}> <{predicate}> ?o }} ORDER BY ?o")
+    return [row["o"] for row in rows if not isinstance(row["o"], ox.BlankNode)]
+
+
+def catalog_triples(settings: Settings, store: Store, dumps: DumpSet) -> list[ox.Triple]:
+    """The whole catalogue graph, deterministic for the same data and dumps."""
+    g = Graph()
+    dataset = settings.iri(DATASET_PATH)
+    _catalog(g, settings, store, dataset)
+    _publisher(g, settings, store)
+    contact = _contact_point(g, settings, store)
+    _dataset(g, settings, store, dataset, contact)
+    _distributions(g, settings, dumps, dataset)
+    _data_service(g, settings, dataset, contact)
+    _vocabulary_terms(g)
+    return sorted(set(g.triples), key=str)
+
+
+def _catalog(g: Graph, settings: Settings, store: Store, dataset: str) -> None:
+    cat = catalog_iri(settings)
+    g.typed(cat, DCAT + "Catalog")
+    g.add(cat, DCT + "title", text("Uppsala kommuns länkade öppna data", "sv"),
+          text("Uppsala Municipality's linked open data", "en"))
+    g.add(cat, DCT + "description",
+          text("Katalog över de länkade öppna data som Uppsala kommun publicerar på "
+               f"{settings.base}: datamängden om kommunens internationella relationer, "
+               "dess nedladdningsbara filer och SPARQL-tjänsten.", "sv"),
+          text("Catalogue of the linked open data Uppsala Municipality publishes at "
+               f"{settings.base}: the dataset on the municipality's international "
+               "relations, its downloadable files and the SPARQL service.", "en"))
+    g.add(cat, DCT + "publisher", PUBLISHER)
+    g.add(cat, DCT + "license", CC0)  # DCAT-AP-SE requires CC0 for catalogue metadata
+    g.add(cat, DCT + "language", *LANGUAGES)
+    g.add(cat, FOAF + "homepage", settings.base)
+    g.add(cat, DCT + "spatial", *SPATIAL)
+    g.add(cat, DCAT + "themeTaxonomy", EU + "data-theme")
+    g.add(cat, DCT + "issued", *_issued(store, dataset))
+    g.add(cat, DCT + "modified", data_time(store))
+    g.add(cat, DCAT + "dataset", dataset)
+    g.add(cat, DCAT + "service", settings.iri(CATALOG_PATH + "#sparql-service"))
+    g.typed(settings.base, FOAF + "Document")
+
+
+def _issued(store: Store, dataset: str) -> list[ox.NamedNode | ox.Literal]:
+    """First publication as the data states it, else the data's change time."""
+    return _values(store, dataset, DCT + "issued")[:1] or [data_time(store)]
+
+
+def _publisher(g: Graph, settings: Settings, store: Store) -> None:
+    """The one description of the publishing organisation (described once, per DIGG)."""
+    ours = settings.iri("id/organization/uppsala-kommun")
+    g.typed(PUBLISHER, FOAF + "Agent", FOAF + "Organization")
+    g.add(PUBLISHER, FOAF + "name", text("Uppsala kommun", "sv"),
+          text("Uppsala Municipality", "en"))
+    g.add(PUBLISHER, DCT + "type", LOCAL_AUTHORITY)
+    g.add(PUBLISHER, DCT + "identifier", text(ORG_NUMBER))
+    g.add(PUBLISHER, DCT + "description", *[
+        v for v in _values(store, ours, SCHEMA + "description") if isinstance(v, ox.Literal)])
+    g.add(PUBLISHER, FOAF + "homepage", "https://www.uppsala.se/")
+    g.add(PUBLISHER, OWL + "sameAs", WIKIDATA_UPPSALA_KOMMUN, ours)
+    g.typed("https://www.uppsala.se/", FOAF + "Document")
+
+
+def _contact_point(g: Graph, settings: Settings, store: Store) -> str:
+    """The functional contact point of data/ (a vCard, never the publisher's IRI)."""
+    contact = settings.iri("id/contact-point/internationella-relationer")
+    g.typed(contact, VCARD + "Organization", VCARD + "Kind")
+    for predicate in ("fn", "hasURL", "hasEmail"):
+        g.add(contact, VCARD + predicate, *_values(store, contact, VCARD + predicate))
+    for phone in _values(store, contact, VCARD + "hasTelephone"):
+        g.add(contact, VCARD + "hasTelephone", phone)
+        if isinstance(phone, ox.NamedNode):  # DCAT-AP-SE reads the number from a vcard:Voice
+            g.typed(phone.value, VCARD + "Voice")
+            g.add(phone.value, VCARD + "hasValue", phone)
+    address = catalog_iri(settings) + "#contact-address"
+    g.add(contact, VCARD + "hasAddress", address)
+    g.typed(address, VCARD + "Address")
+    g.add(address, VCARD + "street-address", text("Stadshusgatan 2"))
+    g.add(address, VCARD + "postal-code", text("753 75"))
+    g.add(address, VCARD + "locality", text("Uppsala"))
+    g.add(address, VCARD + "country-name", text("Sverige", "sv"), text("Sweden", "en"))
+    return contact
+
+
+def _dataset(g: Graph, settings: Settings, store: Store, dataset: str, contact: str) -> None:
+    g.typed(dataset, DCAT + "Dataset")
+    for predicate in (DCT + "title", DCT + "description", DCAT + "keyword"):
+        g.add(dataset, predicate, *[v for v in _values(store, dataset, predicate)
+                                    if isinstance(v, ox.Literal)])
+    g.add(dataset, DCT + "publisher", PUBLISHER)
+    g.add(dataset, DCAT + "contactPoint", contact)
+    g.add(dataset, DCAT + "theme", *THEMES)
+    g.add(dataset, DCT + "language", *LANGUAGES)
+    g.add(dataset, DCT + "spatial", *SPATIAL)
+    g.add(dataset, DCT + "issued", *_issued(store, dataset))
+    g.add(dataset, DCT + "modified", data_time(store))
+    g.add(dataset, DCT + "accessRights", PUBLIC)
+    g.add(dataset, DCT + "accrualPeriodicity", IRREGULAR)
+    page = settings.iri("doc/" + DATASET_PATH.removeprefix("id/"))
+    g.add(dataset, DCAT + "landingPage", page)
+    g.typed(page, FOAF + "Document")
+    for source in _values(store, dataset, DCT + "source"):  # a web page, so foaf:page
+        g.add(dataset, FOAF + "page", source)
+        g.typed(source.value, FOAF + "Document")
+    for standard in vocabularies(store, settings):
+        g.add(dataset, DCT + "conformsTo", standard)
+        g.typed(standard, DCT + "Standard")
+    _temporal(g, settings, store, dataset)
+    provenance = catalog_iri(settings) + "#provenance"
+    g.add(dataset, DCT + "provenance", provenance)
+    g.typed(provenance, DCT + "ProvenanceStatement")
+    for lang, line in (
+        ("sv", "Sammanställt för hand från uppsala.se (sidan Mer om internationellt arbete) "
+               "och källor som anges per uppgift med dcterms:source; identifierare "
+               "kontrollerade mot Wikidata, GeoNames och DIGG:s regler."),
+        ("en", "Compiled by hand from uppsala.se (the page 'Mer om internationellt arbete') "
+               "and the sources given per fact with dcterms:source; identifiers checked "
+               "against Wikidata, GeoNames and DIGG's rules."),
+    ):
+        g.add(provenance, DCT + "description", text(line, lang))
+        g.add(provenance, RDFS + "label", text(line, lang))
+
+
+def _temporal(g: Graph, settings: Settings, store: Store, dataset: str) -> None:
+    """From the earliest twin-town agreement in the data; open-ended (it still holds)."""
+    rows = list(store.query(TWINNING_START))
+    start = rows[0]["start"] if rows and rows[0]["start"] is not None else None
+    if start is None:
+        return
+    period = catalog_iri(settings) + "#temporal"
+    g.add(dataset, DCT + "temporal", period)
+    g.typed(period, DCT + "PeriodOfTime")
+    g.add(period, DCAT + "startDate", typed(start.value, XSD + "gYear"))
+
+
+def _distributions(g: Graph, settings: Settings, dumps: DumpSet, dataset: str) -> None:
+    cat = catalog_iri(settings)
+    when = typed(dt.datetime.fromtimestamp(int(dumps.modified), dt.timezone.utc)
+                 .strftime("%Y-%m-%dT%H:%M:%SZ"), XSD + "dateTime")
+    for dump in dumps.files:
+        fmt, node = dump.format, f"{cat}#dump-{dump.format.key}"
+        g.add(dataset, DCAT + "distribution", node)
+        g.typed(node, DCAT + "Distribution")
+        g.add(node, DCT + "title", text(f"Hela datamängden som {fmt.label}", "sv"),
+              text(f"The whole dataset as {fmt.label}", "en"))
+        g.add(node, DCT + "description",
+              text(f"Alla tripplar (data och ontologi) i en fil, {fmt.label}.", "sv"),
+              text(f"Every triple (data and ontology) in one file, {fmt.label}.", "en"))
+        url = dump.url(settings)
+        g.add(node, DCAT + "accessURL", url)
+        g.add(node, DCAT + "downloadURL", url)
+        g.add(node, DCT + "format", fmt.file_type)
+        g.add(node, DCAT + "mediaType", fmt.iana_media_type)
+        if fmt.gzipped:
+            g.add(node, DCAT + "compressFormat", GZIP_MEDIA_TYPE)
+            g.typed(GZIP_MEDIA_TYPE, DCT + "MediaType")
+        g.typed(fmt.iana_media_type, DCT + "MediaType")
+        g.add(node, DCAT + "byteSize", typed(str(dump.size), XSD + "nonNegativeInteger"))
+        checksum = f"{node}-sha256"
+        g.add(node, SPDX + "checksum", checksum)
+        g.typed(checksum, SPDX + "Checksum")
+        g.add(checksum, SPDX + "algorithm", SHA256)
+        g.add(checksum, SPDX + "checksumValue", typed(dump.sha256, XSD + "hexBinary"))
+        _common_distribution(g, node, when)
+    node = f"{cat}#sparql-endpoint"
+    g.add(dataset, DCAT + "distribution", node)
+    g.typed(node, DCAT + "Distribution")
+    g.add(node, DCT + "title", text("SPARQL-tjänst", "sv"), text("SPARQL endpoint", "en"))
+    g.add(node, DCT + "description",
+          text("Frågor mot hela datamängden med SPARQL 1.1.", "sv"),
+          text("Query the whole dataset with SPARQL 1.1.", "en"))
+    g.add(node, DCAT + "accessURL", settings.iri(SPARQL_PATH))
+    g.add(node, DCAT + "accessService", f"{cat}#sparql-service")
+    g.add(node, DCT + "format", SPARQL_RESULTS)
+    _common_distribution(g, node, when)
+
+
+def _common_distribution(g: Graph, node: str, when: ox.Literal) -> None:
+    g.add(node, DCT + "license", CC0)
+    g.add(node, DCATAP + "availability", STABLE)
+    g.add(node, DCT + "modified", when)
+
+
+def _data_service(g: Graph, settings: Settings, dataset: str, contact: str) -> None:
+    service = catalog_iri(settings) + "#sparql-service"
+    endpoint = settings.iri(SPARQL_PATH)
+    g.typed(service, DCAT + "DataService")
+    g.add(service, DCT + "title", text("SPARQL-tjänst för Uppsala kommuns länkade data", "sv"),
+          text("SPARQL service for Uppsala Municipality's linked data", "en"))
+    g.add(service, DCT + "description",
+          text("SPARQL 1.1-frågor (protokollet, GET och POST) mot hela datamängden. "
+               "Tjänstebeskrivningen finns på samma adress.", "sv"),
+          text("SPARQL 1.1 queries (the protocol, GET and POST) over the whole dataset. "
+               "The service description is at the same address.", "en"))
+    g.add(service, DCAT + "endpointURL", endpoint)
+    g.add(service, DCAT + "endpointDescription", endpoint)
+    g.add(service, DCAT + "servesDataset", dataset)
+    g.add(service, DCT + "publisher", PUBLISHER)
+    g.add(service, DCAT + "contactPoint", contact)
+    g.add(service, DCAT + "keyword", text("SPARQL", "sv"), text("SPARQL", "en"))
+    g.add(service, DCAT + "theme", *THEMES)
+    g.add(service, DCT + "format", SPARQL_RESULTS)
+    g.add(service, DCT + "conformsTo", SPARQL_PROTOCOL)
+    g.typed(SPARQL_PROTOCOL, DCT + "Standard")
+    g.add(service, DCT + "accessRights", PUBLIC)
+    g.add(service, DCT + "license", CC0)
+    g.add(service, DCAT + "landingPage", endpoint)
+    g.typed(endpoint, FOAF + "Document")
+
+
+def _vocabulary_terms(g: Graph) -> None:
+    """Type and label the controlled-vocabulary IRIs as DCAT-AP's ranges and concept shapes
+    ask (labels as in the EU tables and DCAT-AP-SE's bundle), once, for every harvester."""
+    g.typed(CC0, DCT + "LicenseDocument")
+    g.add(CC0, DCT + "type", PUBLIC_DOMAIN)
+    for concept, scheme, labels in CONCEPTS:
+        g.typed(concept, SKOS + "Concept")
+        g.add(concept, SKOS + "inScheme", scheme)
+        g.add(concept, SKOS + "prefLabel", *[text(label, lang) for lang, label in labels])
+    for place in SPATIAL:
+        g.typed(place, DCT + "Location")
+    for language in LANGUAGES:
+        g.typed(language, DCT + "LinguisticSystem")
+    g.typed(PUBLIC, DCT + "RightsStatement")
+    g.typed(IRREGULAR, DCT + "Frequency")
+    g.typed(EU + "data-theme", SKOS + "ConceptScheme")
+    g.add(EU + "data-theme", DCT + "title", text("Data theme", "en"))
+    g.typed(SHA256, SPDX + "ChecksumAlgorithm")
+    for file_type in {t.object.value for t in g.triples if t.predicate.value == DCT + "format"}:
+        g.typed(file_type, DCT + "MediaTypeOrExtent")
+
+
+def discovery_links(settings: Settings) -> str:
+    """An RFC 8288 Link header value for every HTML page: where the catalogue, dumps,
+    SPARQL endpoint and VoID are. Registered relations where they exist (``describedby``,
+    ``service-desc``, ``alternate``); the DCAT and VoID properties as extension relations."""
+    links = [
+        (settings.iri(CATALOG_PATH), "http://www.w3.org/ns/dcat#catalog", "text/turtle"),
+        (settings.iri(VOID_PATH), "describedby", "text/turtle"),
+        (settings.iri(SPARQL_PATH), "http://rdfs.org/ns/void#sparqlEndpoint", None),
+        (settings.iri(SPARQL_PATH), "service-desc", "text/turtle"),
+    ]
+    for dump in DUMP_FORMATS:
+        links.append((settings.iri(DUMPS_PATH + dump.filename),
+                      "http://rdfs.org/ns/void#dataDump", dump.media_type.split(";")[0]))
+    return ", ".join(f'<{url}>; rel="{rel}"' + (f'; type="{kind}"' if kind else "")
+                     for url, rel, kind in links)
+
+
+def schema_dataset_jsonld(settings: Settings, store: Store, lang: str = "sv") -> dict[str, Any]:
+    """schema.org Dataset JSON-LD for the dataset's HTML page (see schema_dataset.py)."""
+    from publisher.schema_dataset import schema_dataset_jsonld as build  # noqa: PLC0415
+
+    return build(settings, store, lang)

@@ -1,0 +1,133 @@
+"""The VoID description served at /.well-known/void. Pure.
+
+Every number in it is computed from the store with the SPARQL queries below (the tests
+run the same counts through the SPARQL endpoint and compare): triples, entities (IRI
+subjects in our URI space), classes, properties, distinct subjects and objects, and one
+void:Linkset per (target dataset, link predicate) for the links to Wikidata and GeoNames.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyoxigraph as ox
+
+from publisher.config import Settings
+from publisher.dumps import DUMP_FORMATS, DUMPS_PATH
+from publisher.render.rdf import STANDARD_PREFIXES
+from publisher.store import Store
+
+VOID = "http://rdfs.org/ns/void#"
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+DCT = "http://purl.org/dc/terms/"
+FOAF = "http://xmlns.com/foaf/0.1/"
+VOID_PATH = ".well-known/void"
+DATASET_PATH = "id/dataset/internationella-relationer"
+
+#: name -> SPARQL that returns one ?n. ``{space}`` is our URI space (``<base>id/``).
+COUNTS = {
+    "triples": "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }",
+    "entities": "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s ?p ?o "
+                "FILTER(isIRI(?s) && STRSTARTS(STR(?s), \"{space}\")) }",
+    "classes": "SELECT (COUNT(DISTINCT ?c) AS ?n) WHERE { ?s a ?c }",
+    "properties": "SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE { ?s ?p ?o }",
+    "distinctSubjects": "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s ?p ?o }",
+    "distinctObjects": "SELECT (COUNT(DISTINCT ?o) AS ?n) WHERE { ?s ?p ?o }",
+}
+#: Datasets we link to: name, URI space of their entities, home page.
+TARGETS = (
+    ("wikidata", "http://www.wikidata.org/entity/", "https://www.wikidata.org/"),
+    ("geonames", "http://sws.geonames.org/", "https://www.geonames.org/"),
+)
+LINKS = ("SELECT ?p (COUNT(*) AS ?n) WHERE {{ SELECT DISTINCT ?s ?p ?o WHERE {{ ?s ?p ?o "
+         "FILTER(isIRI(?o) && STRSTARTS(STR(?o), \"{target}\")) }} }} GROUP BY ?p ORDER BY ?p")
+
+
+def uri_space(settings: Settings) -> str:
+    return settings.iri("id/")
+
+
+def count(store: Store, name: str, settings: Settings) -> int:
+    query = COUNTS[name].replace("{space}", uri_space(settings))
+    return int(next(iter(store.query(query)))["n"].value)
+
+
+def linksets(store: Store, target: str) -> list[tuple[str, int]]:
+    """(link predicate, number of distinct triples) for links into ``target``'s space."""
+    return [(row["p"].value, int(row["n"].value))
+            for row in store.query(LINKS.format(target=target))]
+
+
+def vocabularies(store: Store, settings: Settings) -> list[str]:
+    """The vocabularies the data uses: namespaces of its predicates and classes
+    (rdf: and xsd: are the language itself, not a vocabulary)."""
+    rows = store.query("SELECT DISTINCT ?term WHERE { { ?s ?term ?o } UNION "
+                       "{ ?s a ?term FILTER(isIRI(?term)) } }")
+    found: set[str] = set()
+    for row in rows:
+        value = row["term"].value
+        cut = max(value.rfind("#"), value.rfind("/"))
+        namespace = value[:cut + 1]
+        if namespace in (RDF, XSD) or not namespace.startswith(("http://", "https://")):
+            continue
+        found.add(namespace.rstrip("#") if namespace.startswith(settings.base) else namespace)
+    return sorted(found)
+
+
+def _short(predicate: str) -> str:
+    for prefix, namespace in sorted(STANDARD_PREFIXES.items()):
+        if predicate.startswith(namespace):
+            return f"{prefix}-{predicate[len(namespace):]}"
+    return predicate.rstrip("/#").rsplit("/", 1)[-1].replace("#", "-")
+
+
+def void_triples(settings: Settings, store: Store) -> list[ox.Triple]:
+    doc = settings.iri(VOID_PATH)
+    dataset = settings.iri(DATASET_PATH)
+    out: list[ox.Triple] = []
+
+    def add(s: str, p: str, o: str | ox.Literal | ox.NamedNode) -> None:
+        out.append(ox.Triple(ox.NamedNode(s), ox.NamedNode(p),
+                             ox.NamedNode(o) if isinstance(o, str) else o))
+
+    def number(n: int) -> ox.Literal:
+        return ox.Literal(str(n), datatype=ox.NamedNode(XSD + "integer"))
+
+    add(doc, RDF + "type", VOID + "DatasetDescription")
+    add(doc, DCT + "title", ox.Literal("VoID-beskrivning av datamängden", language="sv"))
+    add(doc, DCT + "title", ox.Literal("VoID description of the dataset", language="en"))
+    add(doc, FOAF + "primaryTopic", dataset)
+    add(dataset, RDF + "type", VOID + "Dataset")
+    for predicate in (DCT + "title", DCT + "description", DCT + "license", DCT + "publisher",
+                      VOID + "rootResource", VOID + "exampleResource"):
+        for row in store.query(f"SELECT ?o WHERE {{ <{dataset}> <{predicate}> ?o }}"):
+            if not isinstance(row["o"], ox.BlankNode):
+                add(dataset, predicate, row["o"])
+    moment = dt.datetime.fromtimestamp(int(store.version_time()), dt.timezone.utc)
+    add(dataset, DCT + "modified", ox.Literal(moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                              datatype=ox.NamedNode(XSD + "dateTime")))
+    add(dataset, VOID + "uriSpace", ox.Literal(uri_space(settings)))
+    add(dataset, VOID + "sparqlEndpoint", settings.iri("sparql"))
+    for dump in DUMP_FORMATS:
+        add(dataset, VOID + "dataDump", settings.iri(DUMPS_PATH + dump.filename))
+    for feature in ("Turtle", "N-Triples", "JSON-LD", "RDF_XML"):
+        add(dataset, VOID + "feature", f"http://www.w3.org/ns/formats/{feature}")
+    for vocabulary in vocabularies(store, settings):
+        add(dataset, VOID + "vocabulary", vocabulary)
+    for name in COUNTS:
+        add(dataset, VOID + name, number(count(store, name, settings)))
+    for name, space, homepage in TARGETS:
+        target = f"{doc}#{name}"
+        add(target, RDF + "type", VOID + "Dataset")
+        add(target, VOID + "uriSpace", ox.Literal(space))
+        add(target, FOAF + "homepage", homepage)
+        for predicate, links in linksets(store, space):
+            linkset = f"{doc}#links-{name}-{_short(predicate)}"
+            add(dataset, VOID + "subset", linkset)
+            add(linkset, RDF + "type", VOID + "Linkset")
+            add(linkset, VOID + "subjectsTarget", dataset)
+            add(linkset, VOID + "objectsTarget", target)
+            add(linkset, VOID + "linkPredicate", predicate)
+            add(linkset, VOID + "triples", number(links))
+    return sorted(set(out), key=str)
