@@ -20,12 +20,11 @@ import datetime as dt
 from typing import Any
 import pyoxigraph as ox
 
-from publisher.config import Settings
+from publisher.config import DATASET_PATH, Settings
 from publisher.dumps import DUMP_FORMATS, DUMPS_PATH, GZIP_MEDIA_TYPE, DumpSet
 from publisher.store import Store
 from publisher.void import VOID_PATH, vocabularies
 
-DATASET_PATH = "id/dataset/internationella-relationer"
 CATALOG_PATH = "catalog"
 HARVEST_PATH = "datasets/dcat"
 SPARQL_PATH = "sparql"

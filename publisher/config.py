@@ -24,6 +24,9 @@ CANONICAL_BASE = "https://data.uppsala.se/"
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
+#: The dataset every document belongs to (void:inDataset), described in data/dataset.ttl.
+DATASET_PATH = "id/dataset/internationella-relationer"
+
 
 @dataclass(frozen=True)
 class Settings:

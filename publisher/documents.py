@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 from cachetools import LRUCache
 
-from publisher.config import Settings
+from publisher.config import DATASET_PATH, Settings
 from publisher.errors import ResourceNotFound
 from publisher.negotiation import DOCUMENT_FORMATS, Format
 from publisher.render import html, rdf
@@ -25,7 +25,6 @@ FOAF = "http://xmlns.com/foaf/0.1/"
 VOID = "http://rdfs.org/ns/void#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-DATASET_PATH = "id/dataset/internationella-relationer"
 #: Document spaces: URL prefix -> prefix of the IRI it is about. /id/ answers 303 to /doc/;
 #: the vocabulary (hash namespace) is its own document.
 SPACES = {"doc/": "id/", "def/": "def/"}

@@ -12,7 +12,7 @@ import datetime as dt
 
 import pyoxigraph as ox
 
-from publisher.config import Settings
+from publisher.config import DATASET_PATH, Settings
 from publisher.dumps import DUMP_FORMATS, DUMPS_PATH
 from publisher.render.rdf import STANDARD_PREFIXES
 from publisher.store import Store
@@ -23,7 +23,6 @@ XSD = "http://www.w3.org/2001/XMLSchema#"
 DCT = "http://purl.org/dc/terms/"
 FOAF = "http://xmlns.com/foaf/0.1/"
 VOID_PATH = ".well-known/void"
-DATASET_PATH = "id/dataset/internationella-relationer"
 
 #: name -> SPARQL that returns one ?n. ``{space}`` is our URI space (``<base>id/``).
 COUNTS = {

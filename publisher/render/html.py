@@ -22,7 +22,7 @@ from urllib.parse import quote
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import escape
 
-from publisher.config import Settings
+from publisher.config import DATASET_PATH, Settings
 from publisher.errors import BadRequest, NotAcceptable, PublisherError, ResourceNotFound
 from publisher.negotiation import RDF_FORMATS
 from publisher.render import jsonld, strings
@@ -115,7 +115,18 @@ def resource_page(description: Description, doc: Any, lang: str, settings: Setti
         "resource.html", lang, settings, "/" + doc.path, view=view, doc=doc,
         summary=_shorten(summary), formats=formats, sparql_link=query,
         max_links=settings.max_description_links,
-        structured=jsonld.script_json(jsonld.resource_jsonld(description, lang)))
+        structured=jsonld.script_json(_structured(description, lang, settings, store)))
+
+
+def _structured(description: Description, lang: str, settings: Settings,
+                store: Store) -> dict[str, Any]:
+    """The page's schema.org JSON-LD; the dataset's page gets the full Dataset that Google
+    Dataset Search asks for (distributions, licence, creator, coverage)."""
+    from publisher.schema_dataset import schema_dataset_jsonld  # noqa: PLC0415
+
+    if description.iri == settings.iri(DATASET_PATH):
+        return schema_dataset_jsonld(settings, store, lang)
+    return jsonld.resource_jsonld(description, lang)
 
 
 def landing_page(store: Store, lang: str, settings: Settings) -> str:

@@ -15,12 +15,11 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from publisher.config import Settings
+from publisher.config import DATASET_PATH, Settings
 from publisher.render.view import Value, safe_href
 from publisher.store import Store
 
 #: The dataset's IRI path (as publisher.documents.DATASET_PATH, which imports this package).
-DATASET_PATH = "id/dataset/internationella-relationer"
 
 PREFIXES = """PREFIX schema: <http://schema.org/>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
