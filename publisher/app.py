@@ -24,8 +24,9 @@ from publisher.errors import (
     PublisherError,
     ResourceNotFound,
 )
-from publisher.routes import catalog, problem_response, resources, site
+from publisher.routes import catalog, problem_response, queries, resources, site, sparql
 from publisher.store import OxigraphStore
+from publisher.workers import WorkerPool
 
 log = logging.getLogger("publisher")
 
@@ -38,13 +39,13 @@ def create_app(settings: Settings) -> FastAPI:
         store = OxigraphStore.open(settings)
         app.state.store = store
         app.state.documents = Documents(store, settings)
-        extensions = [hook(app) for hook in _startup_hooks]
+        pool = WorkerPool(store, settings)  # forks after the load: workers share the store
+        pool.start()
+        app.state.query_pool = pool
         try:
             yield
         finally:
-            for close in extensions:
-                if close is not None:
-                    await close()
+            await pool.close()
 
     app = FastAPI(
         title="Uppsala kommun — international relations as Linked Open Data",
@@ -67,24 +68,10 @@ def create_app(settings: Settings) -> FastAPI:
         max_age=86400,
     )
     _install_error_handlers(app)
-    for router_module in _routers():
-        app.include_router(router_module.router)
+    for router in (sparql.router, queries.router_for(settings), resources.router,
+                   catalog.router, site.router):
+        app.include_router(router)
     return app
-
-
-#: Extensions (e.g. the SPARQL worker pool) register a hook here that is called in the
-#: lifespan with the app and may return an async close function.
-_startup_hooks: list = []  # type: ignore[type-arg]
-
-
-def _routers() -> list:  # type: ignore[type-arg]
-    modules = [resources, catalog, site]
-    try:
-        from publisher.routes import sparql  # noqa: PLC0415  (added by the SPARQL module)
-        modules.insert(0, sparql)
-    except ImportError:
-        pass
-    return modules
 
 
 def _install_error_handlers(app: FastAPI) -> None:

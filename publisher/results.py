@@ -1,0 +1,192 @@
+"""Streaming serializers for SPARQL results: JSON, XML, CSV and TSV. Pure.
+
+pyoxigraph's own ``QuerySolutions.serialize`` writes a whole result and cannot stop at a
+row limit, so SELECT and ASK results are written here, one row at a time, exactly as
+
+* SPARQL 1.1 Query Results JSON Format  (https://www.w3.org/TR/sparql11-results-json/)
+* SPARQL Query Results XML Format       (https://www.w3.org/TR/rdf-sparql-XMLres/)
+* SPARQL 1.1 Query Results CSV and TSV  (https://www.w3.org/TR/sparql11-results-csv-tsv/)
+
+say. ``solutions(variables, rows, name)`` yields bytes: the head, one piece per row, the tail.
+A row is anything indexable by variable name that answers ``None`` for unbound (pyoxigraph's
+QuerySolution is). The W3C csv-tsv-res and json-res tests check these functions.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+import pyoxigraph as ox
+
+XSD = "http://www.w3.org/2001/XMLSchema#"
+XSD_STRING = XSD + "string"
+RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+RESULTS_NS = "http://www.w3.org/2005/sparql-results#"
+
+#: Turtle's number and boolean shorthands, usable in TSV when the lexical form matches.
+_TURTLE_SHORTHAND = {
+    XSD + "integer": re.compile(r"[+-]?[0-9]+\Z"),
+    XSD + "decimal": re.compile(r"[+-]?[0-9]*\.[0-9]+\Z"),
+    XSD + "double": re.compile(r"[+-]?([0-9]+\.[0-9]*|\.?[0-9]+)[eE][+-]?[0-9]+\Z"),
+    XSD + "boolean": re.compile(r"(true|false)\Z"),
+}
+
+
+# -- JSON ----------------------------------------------------------------------------------
+
+def _json_term(term: Any) -> dict[str, Any]:
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, ox.BlankNode):
+        return {"type": "bnode", "value": term.value}
+    if isinstance(term, ox.Literal):
+        out: dict[str, Any] = {"type": "literal", "value": term.value}
+        if term.language:
+            out["xml:lang"] = term.language
+        elif term.datatype.value != XSD_STRING:
+            out["datatype"] = term.datatype.value
+        return out
+    if isinstance(term, ox.Triple):
+        return {"type": "triple", "value": {"subject": _json_term(term.subject),
+                                            "predicate": _json_term(term.predicate),
+                                            "object": _json_term(term.object)}}
+    raise TypeError(f"not an RDF term: {term!r}")
+
+
+def _json(variables: Sequence[str], rows: Iterable[Any]) -> Iterator[bytes]:
+    yield (b'{"head":{"vars":' + json.dumps(list(variables)).encode()
+           + b'},"results":{"bindings":[')
+    separator = b"\n"
+    for row in rows:
+        binding = {v: _json_term(row[v]) for v in variables if row[v] is not None}
+        yield separator + json.dumps(binding, ensure_ascii=False).encode()
+        separator = b",\n"
+    yield b"\n]}}\n"
+
+
+# -- XML -----------------------------------------------------------------------------------
+
+def _xml_text(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _xml_attr(text: str) -> str:
+    return _xml_text(text).replace('"', "&quot;")
+
+
+def _xml_term(term: Any) -> str:
+    if isinstance(term, ox.NamedNode):
+        return f"<uri>{_xml_text(term.value)}</uri>"
+    if isinstance(term, ox.BlankNode):
+        return f"<bnode>{_xml_text(term.value)}</bnode>"
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return f'<literal xml:lang="{_xml_attr(term.language)}">{_xml_text(term.value)}</literal>'
+        if term.datatype.value != XSD_STRING:
+            return (f'<literal datatype="{_xml_attr(term.datatype.value)}">'
+                    f"{_xml_text(term.value)}</literal>")
+        return f"<literal>{_xml_text(term.value)}</literal>"
+    if isinstance(term, ox.Triple):
+        return (f"<triple><subject>{_xml_term(term.subject)}</subject>"
+                f"<predicate>{_xml_term(term.predicate)}</predicate>"
+                f"<object>{_xml_term(term.object)}</object></triple>")
+    raise TypeError(f"not an RDF term: {term!r}")
+
+
+_XML_HEAD = f'<?xml version="1.0" encoding="UTF-8"?>\n<sparql xmlns="{RESULTS_NS}">\n'
+
+
+def _xml(variables: Sequence[str], rows: Iterable[Any]) -> Iterator[bytes]:
+    head = "".join(f'<variable name="{_xml_attr(v)}"/>' for v in variables)
+    yield f"{_XML_HEAD}<head>{head}</head>\n<results>\n".encode()
+    for row in rows:
+        bindings = "".join(f'<binding name="{_xml_attr(v)}">{_xml_term(row[v])}</binding>'
+                           for v in variables if row[v] is not None)
+        yield f"<result>{bindings}</result>\n".encode()
+    yield b"</results>\n</sparql>\n"
+
+
+# -- CSV -----------------------------------------------------------------------------------
+
+def _csv_field(term: Any) -> str:
+    if term is None:
+        return ""
+    if isinstance(term, ox.BlankNode):
+        text = "_:" + term.value
+    elif isinstance(term, (ox.NamedNode, ox.Literal)):
+        text = term.value
+    else:
+        text = _tsv_term(term)
+    if any(c in text for c in '",\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _csv(variables: Sequence[str], rows: Iterable[Any]) -> Iterator[bytes]:
+    yield (",".join(_csv_field(ox.Literal(v)) for v in variables) + "\r\n").encode()
+    for row in rows:
+        yield (",".join(_csv_field(row[v]) for v in variables) + "\r\n").encode()
+
+
+# -- TSV -----------------------------------------------------------------------------------
+
+_TSV_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r",
+                              "\t": "\\t"})
+
+
+def _tsv_term(term: Any) -> str:
+    if term is None:
+        return ""
+    if isinstance(term, ox.NamedNode):
+        return f"<{term.value}>"
+    if isinstance(term, ox.BlankNode):
+        return f"_:{term.value}"
+    if isinstance(term, ox.Literal):
+        datatype = term.datatype.value
+        shorthand = _TURTLE_SHORTHAND.get(datatype)
+        if shorthand is not None and shorthand.match(term.value):
+            return term.value
+        quoted = '"' + term.value.translate(_TSV_ESCAPES) + '"'
+        if term.language:
+            return f"{quoted}@{term.language}"
+        if datatype not in (XSD_STRING, RDF_LANG_STRING):
+            return f"{quoted}^^<{datatype}>"
+        return quoted
+    if isinstance(term, ox.Triple):
+        return (f"<< {_tsv_term(term.subject)} {_tsv_term(term.predicate)} "
+                f"{_tsv_term(term.object)} >>")
+    raise TypeError(f"not an RDF term: {term!r}")
+
+
+def _tsv(variables: Sequence[str], rows: Iterable[Any]) -> Iterator[bytes]:
+    yield ("\t".join("?" + v for v in variables) + "\n").encode()
+    for row in rows:
+        yield ("\t".join(_tsv_term(row[v]) for v in variables) + "\n").encode()
+
+
+# -- entry points --------------------------------------------------------------------------
+
+_SOLUTION_WRITERS: dict[str, Callable[[Sequence[str], Iterable[Any]], Iterator[bytes]]] = {
+    "json": _json, "xml": _xml, "csv": _csv, "tsv": _tsv,
+}
+
+
+def solutions(variables: Sequence[str], rows: Iterable[Any], name: str) -> Iterator[bytes]:
+    """A SELECT result in the result format ``name`` (json, xml, csv, tsv), piece by piece."""
+    return _SOLUTION_WRITERS[name](variables, rows)
+
+
+def boolean(value: bool, name: str) -> bytes:
+    """An ASK result. CSV and TSV have no boolean form; they get one column ``_askResult``
+    holding true or false, as several stores do (the W3C note leaves it undefined)."""
+    word = "true" if value else "false"
+    if name == "json":
+        return f'{{"head":{{}},"boolean":{word}}}\n'.encode()
+    if name == "xml":
+        return f"{_XML_HEAD}<head/>\n<boolean>{word}</boolean>\n</sparql>\n".encode()
+    if name == "csv":
+        return f"_askResult\r\n{word}\r\n".encode()
+    return f"?_askResult\n{word}\n".encode()

@@ -1,0 +1,301 @@
+"""/sparql: the SPARQL 1.1 Protocol query operation, its Service Description and query page.
+
+GET ?query=, POST form and POST application/sparql-query are read by publisher.sparql, run
+by the worker pool (publisher.workers) under the deadline, and streamed in the negotiated
+format. GET /sparql without a query answers the Service Description (Turtle, JSON-LD, ...)
+or, for browsers, the query page; GET with a query and Accept text/html shows the result
+table on that page, so it works without JavaScript.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from publisher import sparql
+from publisher.config import Settings
+from publisher.errors import BadRequest, HttpError, PayloadTooLarge
+from publisher.negotiation import (
+    BY_NAME,
+    RDF_FORMATS,
+    RESULT_FORMATS,
+    Format,
+    by_name_or_extension,
+    choose_format,
+)
+from publisher.render import html
+from publisher.named_queries import NamedQuery, load_named_queries
+from publisher.render.rdf import prefixes, serialize
+from publisher.routes import SettingsDep, StoreDep, not_modified
+from publisher.service_description import description_triples
+from publisher.store import Store
+from publisher.workers import Job, WorkerPool
+
+router = APIRouter(tags=["SPARQL"])
+CACHE_CONTROL = "public, max-age=60"
+PAGE_ROWS = 1000  # rows shown in the HTML table (downloads have the whole result)
+#: ?format= words other tools send, by query kind.
+FORMAT_ALIASES = {"rdf": {"json": "jsonld", "json-ld": "jsonld", "xml": "rdfxml",
+                          "rdf+xml": "rdfxml", "n3": "turtle", "ttl": "turtle", "nt": "ntriples"},
+                  "results": {"sparql-results+json": "json", "sparql-results+xml": "xml"}}
+SD_FORMATS = (BY_NAME["turtle"], BY_NAME["jsonld"], BY_NAME["rdfxml"], BY_NAME["ntriples"],
+              BY_NAME["html"])
+
+
+def get_pool(request: Request) -> WorkerPool:
+    pool: WorkerPool = request.app.state.query_pool
+    return pool
+
+
+PoolDep = Annotated[WorkerPool, Depends(get_pool)]
+
+
+def graphs(request: Request, store: Store) -> tuple[str, ...]:
+    """The named graphs of the store (the only ones FROM and default-graph-uri may name)."""
+    cached = getattr(request.app.state, "sparql_graphs", None)
+    if cached is None or cached[0] != store.version:
+        cached = (store.version, store.stats().graphs)
+        request.app.state.sparql_graphs = cached
+    found: tuple[str, ...] = cached[1]
+    return found
+
+
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Results, a Service Description or the query page",
+          "content": {f.media_type: {} for f in (*RESULT_FORMATS, *SD_FORMATS)}}}
+
+
+@router.get("/sparql", summary="SPARQL query (GET) or Service Description",
+            response_class=Response, responses=_RESPONSES, operation_id="sparql_get")
+@router.post("/sparql", summary="SPARQL query (POST)", response_class=Response,
+             responses=_RESPONSES, operation_id="sparql_post")
+@router.head("/sparql", include_in_schema=False)
+async def endpoint(request: Request, settings: SettingsDep, store: StoreDep,
+                   pool: PoolDep) -> Response:
+    """Query with GET ?query=, POST application/x-www-form-urlencoded or POST
+    application/sparql-query; without a query, the Service Description (or the query page
+    for browsers). Results by Accept or ?format= (json, xml, csv, tsv, turtle, jsonld, rdfxml,
+    ntriples)."""
+    body = await _body(request, settings.max_request_body) if request.method == "POST" else b""
+    method = "GET" if request.method == "HEAD" else request.method
+    protocol = sparql.read_request(method, request.query_params.multi_items(),
+                                   request.headers.get("content-type"), body)
+    if protocol.query is None:
+        return await _no_query(request, protocol, settings, store)
+    accept = request.headers.get("accept")
+    page = _wants_page(protocol, accept)
+    try:
+        parsed = sparql.parse_query(protocol, settings.max_query_length,
+                                    graphs(request, store))
+        if page:
+            return await _page(request, settings, store, pool, protocol.query, parsed)
+    except HttpError as error:
+        if page:
+            return await _page(request, settings, store, pool, protocol.query, None, error)
+        raise
+    fmt = _result_format(protocol.format, accept, parsed.results_kind)
+    return await _results(request, settings, store, pool, parsed, fmt, protocol.format)
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"The request body is larger than the limit of {limit} bytes.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLarge(f"The request body is larger than the limit of {limit} bytes.")
+    return bytes(body)
+
+
+def _wants_page(protocol: sparql.ProtocolRequest, accept: str | None) -> bool:
+    if protocol.format:
+        return protocol.format == "html"
+    offered = (*RESULT_FORMATS, *RDF_FORMATS, BY_NAME["html"])
+    return choose_format(accept, offered).kind == "html"
+
+
+def _result_format(token: str | None, accept: str | None, kind: str) -> Format:
+    offered = RESULT_FORMATS if kind == "results" else RDF_FORMATS
+    if token:
+        fmt = by_name_or_extension(FORMAT_ALIASES[kind].get(token.lower(), token), offered)
+        if fmt is None:
+            raise BadRequest(f"Unknown format {token!r} for this query. Available: "
+                             + ", ".join(f.name for f in offered))
+        return fmt
+    return choose_format(accept, offered)
+
+
+def _etag(store: Store, parsed: sparql.ParsedQuery, fmt: Format, max_rows: int) -> str:
+    key = json.dumps([store.version, parsed.text, parsed.options(), fmt.name, max_rows])
+    return f'W/"q-{hashlib.sha256(key.encode()).hexdigest()[:24]}"'
+
+
+async def _results(request: Request, settings: Settings, store: Store, pool: WorkerPool,
+                   parsed: sparql.ParsedQuery, fmt: Format, token: str | None) -> Response:
+    headers = {"Vary": "Accept", "X-SPARQL-Max-Rows": str(settings.max_rows)}
+    if request.method in ("GET", "HEAD"):
+        headers["ETag"] = _etag(store, parsed, fmt, settings.max_rows)
+        headers["Cache-Control"] = CACHE_CONTROL
+        if not_modified(request, headers["ETag"], store.version_time()):
+            return Response(status_code=304, headers=headers)
+    if token:
+        headers["Content-Disposition"] = f'inline; filename="result.{fmt.extension}"'
+    job = Job(parsed.text, fmt.name, settings.max_rows, parsed.options(), base=settings.base)
+    evaluation = await pool.evaluate(job)
+    headers["X-SPARQL-Truncated"] = "true" if evaluation.truncated else "false"
+    if request.method == "HEAD":
+        async for _ in evaluation.chunks():
+            pass
+        return Response(headers=headers, media_type=fmt.content_type)
+    return StreamingResponse(evaluation.chunks(), media_type=fmt.content_type, headers=headers)
+
+
+# -- no query: Service Description or query page -------------------------------------------
+
+async def _no_query(request: Request, protocol: sparql.ProtocolRequest, settings: Settings,
+                    store: Store) -> Response:
+    token = protocol.format
+    if token:
+        fmt = by_name_or_extension(FORMAT_ALIASES["rdf"].get(token.lower(), token), SD_FORMATS)
+        if fmt is None:
+            raise BadRequest(f"Unknown format {token!r}. Available: "
+                             + ", ".join(f.name for f in SD_FORMATS))
+    else:
+        fmt = choose_format(request.headers.get("accept"), SD_FORMATS)
+    if fmt.kind == "html":
+        return await _page_response(request, settings, "", None, None)
+    counts = await run_in_threadpool(_graph_sizes, request, store)
+    triples = description_triples(settings, counts)
+    body = serialize(triples, fmt, settings.base)
+    etag = f'W/"sd-{store.version}-{fmt.name}"'
+    headers = {"Vary": "Accept", "ETag": etag, "Cache-Control": "public, max-age=300"}
+    if not_modified(request, etag, store.version_time()):
+        return Response(status_code=304, headers=headers)
+    return Response(body if request.method != "HEAD" else b"", headers=headers,
+                    media_type=fmt.content_type)
+
+
+def _graph_sizes(request: Request, store: Store) -> dict[str, int]:
+    """Triples per named graph, and in the default (union) graph under the key ''."""
+    cached = getattr(request.app.state, "sparql_graph_sizes", None)
+    if cached is not None and cached[0] == store.version:
+        sizes: dict[str, int] = cached[1]
+        return sizes
+    sizes = {row["g"].value: int(row["n"].value) for row in store.query(
+        "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")}
+    sizes[""] = store.stats().triples
+    request.app.state.sparql_graph_sizes = (store.version, sizes)
+    return sizes
+
+
+# -- the page ------------------------------------------------------------------------------
+
+async def _page(request: Request, settings: Settings, store: Store, pool: WorkerPool,
+                query: str, parsed: sparql.ParsedQuery | None,
+                error: HttpError | None = None) -> Response:
+    result: dict[str, Any] | None = None
+    if parsed is not None and error is None:
+        fmt = "json" if parsed.results_kind == "results" else "turtle"
+        job = Job(parsed.text, fmt, min(PAGE_ROWS, settings.max_rows), parsed.options(),
+                  base=settings.base)
+        try:
+            evaluation = await pool.evaluate(job)
+            body = b"".join([chunk async for chunk in evaluation.chunks()])
+            result = {"truncated": evaluation.truncated, "form": parsed.form}
+            if fmt == "json":
+                result.update(json.loads(body))
+            else:
+                result["text"] = body.decode()
+        except HttpError as exc:
+            error = exc
+    return await _page_response(request, settings, query, result, error)
+
+
+async def _page_response(request: Request, settings: Settings, query: str,
+                         result: dict[str, Any] | None, error: HttpError | None) -> Response:
+    lang = html.request_language(request.query_params.get("lang"),
+                                 request.headers.get("accept-language"))
+    body = render_page(lang, settings, query, result, error)
+    headers = {"Vary": "Accept, Accept-Language", "Content-Language": lang}
+    return Response(body, status_code=error.status if error else 200, headers=headers,
+                    media_type="text/html; charset=utf-8")
+
+
+#: The page's own words; the site-wide ones come from render/strings.py as ``t``.
+PAGE_STRINGS = {
+    "sv": {"title": "SPARQL-frågor", "intro": "Ställ frågor till hela grafen i SPARQL 1.1. "
+           "Välj en färdig fråga eller skriv en egen.", "editor": "Fråga", "run": "Kör frågan",
+           "examples": "Färdiga frågor", "results": "Resultat", "download": "Ladda ner",
+           "share": "Länk till frågan", "rows": "rader", "truncated": "Resultatet är avkortat "
+           "till de första {n} raderna; ladda ner det för fler.", "error": "Frågan kunde inte "
+           "köras", "position": "rad {line}, kolumn {column}", "no_rows": "Inga svar.",
+           "answer": "Svar", "yes": "ja", "no": "nej", "limits": "Gränser: {timeout} s per "
+           "fråga, högst {rows} rader."},
+    "en": {"title": "SPARQL queries", "intro": "Ask the whole graph in SPARQL 1.1. Pick a "
+           "ready-made query or write your own.", "editor": "Query", "run": "Run query",
+           "examples": "Ready-made queries", "results": "Results", "download": "Download",
+           "share": "Link to this query", "rows": "rows", "truncated": "The result is cut to "
+           "its first {n} rows; download it for more.", "error": "The query could not be run",
+           "position": "line {line}, column {column}", "no_rows": "No answers.",
+           "answer": "Answer", "yes": "yes", "no": "no", "limits": "Limits: {timeout} s per "
+           "query, at most {rows} rows."},
+}
+
+
+@lru_cache(maxsize=8)
+def _named(folder: Path, base: str) -> tuple[NamedQuery, ...]:
+    return tuple(load_named_queries(folder, base).values())
+
+
+def default_query(settings: Settings) -> str:
+    lines = [f"PREFIX {name}: <{ns}>" for name, ns in sorted(prefixes(settings.base).items())]
+    lines.append(f"PREFIX id: <{settings.iri('id/')}>")
+    return "\n".join(lines) + "\n\nSELECT ?s ?p ?o WHERE {\n  ?s ?p ?o\n}\nLIMIT 25\n"
+
+
+def _cell(binding: dict[str, Any] | None, base: str) -> dict[str, Any] | None:
+    if binding is None:
+        return None
+    kind, value = binding["type"], binding["value"]
+    if kind == "uri":
+        return {"kind": "uri", "text": value, "href": value if value.startswith(base) else None}
+    if kind == "literal":
+        return {"kind": "literal", "text": value, "href": None, "lang": binding.get("xml:lang"),
+                "datatype": binding.get("datatype")}
+    text = "_:" + value if kind == "bnode" else json.dumps(value)
+    return {"kind": kind, "text": text, "href": None}
+
+
+def render_page(lang: str, settings: Settings, query: str, result: dict[str, Any] | None,
+                error: HttpError | None) -> str:
+    endpoint_url = settings.iri("sparql")
+    text = query or default_query(settings)
+    table = None
+    if result is not None and "results" in result:
+        names = result["head"]["vars"]
+        table = {"vars": names, "rows": [[_cell(row.get(v), settings.base) for v in names]
+                                         for row in result["results"]["bindings"]]}
+    kind = "rdf" if result is not None and result.get("form") in ("CONSTRUCT", "DESCRIBE") \
+        else "results"
+    formats = RESULT_FORMATS if kind == "results" else RDF_FORMATS
+    downloads = [(f.name, f.media_type, f"{endpoint_url}?{urlencode({'query': query, 'format': f.name})}")
+                 for f in formats] if query else []
+    examples = [{"name": q.name, "title": q.title, "description": q.description, "text": q.text,
+                 "url": f"{endpoint_url}?{urlencode({'query': q.text})}",
+                 "api": settings.iri(f"api/queries/{q.name}")}
+                for q in _named(settings.queries_dir, settings.base)]
+    return html.render_template(
+        "sparql.html", lang, settings, "/sparql", s=PAGE_STRINGS[lang], query=text,
+        endpoint_url=endpoint_url, examples=examples, result=result, table=table,
+        downloads=downloads, error=error,
+        share_url=f"{endpoint_url}?{urlencode({'query': query})}" if query else None)

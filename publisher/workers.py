@@ -1,0 +1,373 @@
+"""The query evaluation pool: worker processes that can be killed at the deadline.
+
+pyoxigraph cannot cancel a query, so queries never run in the server process. Each of
+``settings.query_workers`` workers is a process that receives a ``Job`` over a socket
+pair, evaluates it and streams the serialized result back in chunks:
+
+    ("head", truncated) ("data", bytes)* ("end", None)      or      ("error", kind, message)
+
+* In-memory store: workers are ``os.fork()``-ed from the server after the store is loaded,
+  so they share its pages copy-on-write; a replacement can be forked at any time, because
+  the server's store is read-only after loading. A forked child first closes every socket
+  it inherited (clients, the listener, other workers' pipes) and then only evaluates.
+* On-disk store: forking a live RocksDB is unsafe, so workers are fresh interpreters
+  (``python -m publisher.workers``) that open the folder with ``Store.read_only``.
+
+The server side is asynchronous: it waits for a worker's socket with ``loop.add_reader``,
+never blocking the event loop. A worker still busy at the deadline is SIGKILLed (its CPU
+stops at once) and replaced; a watchdog does the same for any worker whose reader has gone.
+Row limits: see ``bounded``. Nothing here knows HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import chain, islice
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+
+from publisher import results
+from publisher.config import Settings
+from publisher.errors import QueryTimeout, ServiceUnavailable
+from publisher.render.rdf import prefixes as rdf_prefixes
+from publisher.sparql import star_order, syntax_error
+from publisher.store import OxigraphStore
+
+BUFFER_ROWS = 10_000        # rows held before the response head is sent (see bounded)
+CHUNK_BYTES = 64 * 1024     # bytes per message from a worker
+RDF_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES,
+               "rdfxml": ox.RdfFormat.RDF_XML, "jsonld": ox.RdfFormat.JSON_LD}
+
+
+@dataclass(frozen=True)
+class Job:
+    query: str
+    format: str                      # a result or RDF format name of negotiation.FORMATS
+    max_rows: int
+    options: dict[str, Any] = field(default_factory=dict)  # sparql.ParsedQuery.options()
+    substitutions: dict[str, Any] = field(default_factory=dict)  # variable name -> term
+    base: str = ""                   # for Turtle/RDF/XML prefixes
+
+
+# -- the worker side -----------------------------------------------------------------------
+
+def bounded(first: Iterator[Any], again: Callable[[], Iterator[Any]], max_rows: int,
+            buffer_rows: int = BUFFER_ROWS) -> tuple[bool, Iterator[Any]]:
+    """At most ``max_rows`` items of ``first``, and whether more existed, holding at most
+    ``buffer_rows`` items: if the buffer fills before the answer is known, the query is
+    evaluated ``again`` and ``max_rows`` items are skipped to see whether one more exists."""
+    wanted = min(max_rows + 1, buffer_rows)
+    head = list(islice(first, wanted))
+    if len(head) < wanted:
+        return False, iter(head)
+    if max_rows < buffer_rows:
+        return True, iter(head[:max_rows])
+    more = next(islice(again(), max_rows, None), None) is not None
+    return more, chain(head, islice(first, max_rows - len(head)))
+
+
+class _Sink:
+    """A file-like object that sends what is written in CHUNK_BYTES pieces."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn, self.buffer = conn, bytearray()
+
+    def write(self, data: bytes) -> int:
+        self.buffer += data
+        if len(self.buffer) >= CHUNK_BYTES:
+            self.flush()
+        return len(data)
+
+    def flush(self) -> None:
+        if self.buffer:
+            self.conn.send(("data", bytes(self.buffer)))
+            self.buffer.clear()
+
+
+def run_job(store: OxigraphStore, job: Job, conn: Connection, buffer_rows: int) -> None:
+    """Evaluate one job and send its messages; errors become an ("error", ...) message."""
+    options = dict(job.options)
+    if job.base:  # relative IRIs in a query resolve against the endpoint (Protocol 2.1.4)
+        options.setdefault("base_iri", job.base + "sparql")
+    for key in ("default_graph", "named_graphs"):
+        if key in options:
+            options[key] = [ox.NamedNode(iri) for iri in options[key]]
+    if job.substitutions:
+        options["substitutions"] = {ox.Variable(k): v for k, v in job.substitutions.items()}
+
+    def evaluate() -> Any:
+        return store.query(job.query, **options)
+
+    sink = _Sink(conn)
+    try:
+        found = evaluate()
+        if isinstance(found, ox.QueryBoolean):
+            conn.send(("head", False))
+            sink.write(results.boolean(bool(found), job.format))
+        elif isinstance(found, ox.QuerySolutions):
+            names = [v.value for v in found.variables]
+            order = star_order(job.query)
+            if order:
+                names.sort(key=lambda n: order.index(n) if n in order else len(order))
+            truncated, rows = bounded(iter(found), lambda: iter(evaluate()), job.max_rows,
+                                      buffer_rows)
+            conn.send(("head", truncated))
+            for piece in results.solutions(names, rows, job.format):
+                sink.write(piece)
+        else:
+            truncated, triples = bounded(iter(found), lambda: iter(evaluate()), job.max_rows,
+                                         buffer_rows)
+            conn.send(("head", truncated))
+            ox.serialize(triples, sink, RDF_FORMATS[job.format],
+                         prefixes=rdf_prefixes(job.base) if job.base else None)
+        sink.flush()
+        conn.send(("end", None))
+    except SyntaxError as exc:
+        conn.send(("error", "syntax", exc.msg))
+    except Exception as exc:  # noqa: BLE001  (reported to the client; the worker lives on)
+        conn.send(("error", "evaluation", str(exc)))
+
+
+def _serve(store: OxigraphStore, conn: Connection, buffer_rows: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when workers stop
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return  # the server has gone
+        run_job(store, job, conn, buffer_rows)
+
+
+def _close_inherited_sockets(keep: int) -> None:
+    with contextlib.suppress(OSError):
+        signal.set_wakeup_fd(-1)
+    for name in os.listdir("/proc/self/fd") if os.path.isdir("/proc/self/fd") else ():
+        fd = int(name)
+        with contextlib.suppress(OSError):
+            if fd != keep and fd > 2 and stat.S_ISSOCK(os.fstat(fd).st_mode):
+                os.close(fd)
+
+
+def main(argv: list[str]) -> None:
+    """Entry of an on-disk worker: ``python -m publisher.workers FD PATH VERSION MODIFIED
+    BUFFER_ROWS``."""
+    fd, path, version, modified, buffer_rows = argv
+    store = OxigraphStore(ox.Store.read_only(path), version, float(modified), Path(path))
+    _serve(store, Connection(int(fd)), int(buffer_rows))
+
+
+# -- the server side -----------------------------------------------------------------------
+
+class _Worker:
+    def __init__(self, conn: Connection, pid: int, process: subprocess.Popen[bytes] | None):
+        self.conn, self.pid, self.process = conn, pid, process
+        self.deadline: float | None = None  # set while busy
+        self.reading = False                # a request is waiting on its socket
+        self.retired = False                # killed
+
+
+class Evaluation:
+    """A running query whose head has arrived; ``chunks()`` yields the body once."""
+
+    def __init__(self, pool: WorkerPool, worker: _Worker, truncated: bool) -> None:
+        self.pool, self.worker, self.truncated = pool, worker, truncated
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        finished = False
+        try:
+            while True:
+                message = await self.pool._receive(self.worker)
+                if message[0] == "data":
+                    yield message[1]
+                elif message[0] == "end":
+                    finished = True
+                    return
+                else:  # an error after the head: the stream can only be cut
+                    raise ServiceUnavailable(f"The query failed while streaming: {message[2]}")
+        finally:
+            self.pool._done(self.worker, healthy=finished)
+
+
+class WorkerPool:
+    def __init__(self, store: OxigraphStore, settings: Settings,
+                 buffer_rows: int = BUFFER_ROWS) -> None:
+        self.store, self.settings, self.buffer_rows = store, settings, buffer_rows
+        self.workers: list[_Worker] = []
+        self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
+        self._watchdog: asyncio.Task[None] | None = None
+
+    @property
+    def pids(self) -> list[int]:
+        return [w.pid for w in self.workers]
+
+    def start(self) -> None:
+        for _ in range(self.settings.query_workers):
+            self._idle.put_nowait(self._start_worker())
+        self._watchdog = asyncio.get_running_loop().create_task(self._watch())
+
+    async def close(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        for worker in list(self.workers):
+            self._kill(worker)
+            worker.conn.close()
+        self.workers.clear()
+
+    def _start_worker(self) -> _Worker:
+        ours, theirs = socket.socketpair()
+        if self.store.path is None:
+            pid = os.fork()
+            if pid == 0:  # the child: evaluate until the server goes away
+                code = 0
+                try:
+                    _close_inherited_sockets(theirs.fileno())
+                    _serve(self.store, Connection(theirs.detach()), self.buffer_rows)
+                except BaseException:  # noqa: BLE001
+                    code = 1
+                finally:
+                    os._exit(code)
+            process = None
+        else:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "publisher.workers", str(theirs.fileno()),
+                 str(self.store.path), self.store.version, str(self.store.modified),
+                 str(self.buffer_rows)], pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
+            pid = process.pid
+        theirs.close()
+        worker = _Worker(Connection(ours.detach()), pid, process)
+        self.workers.append(worker)
+        return worker
+
+    def _kill(self, worker: _Worker) -> None:
+        """SIGKILL a worker (its CPU stops now) and reap it; its socket then reads EOF."""
+        if worker.retired:
+            return
+        worker.retired = True
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(worker.pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            if worker.process is not None:
+                worker.process.wait()
+            else:
+                os.waitpid(worker.pid, 0)
+
+    def _replace(self, worker: _Worker) -> None:
+        if worker not in self.workers:
+            return  # already replaced
+        self._kill(worker)
+        self.workers.remove(worker)
+        worker.conn.close()
+        self._idle.put_nowait(self._start_worker())
+
+    def _done(self, worker: _Worker, healthy: bool) -> None:
+        """A job is over: the worker goes back to the idle queue, or is replaced."""
+        worker.deadline = None
+        if healthy and not worker.retired:
+            self._idle.put_nowait(worker)
+        else:
+            self._replace(worker)
+
+    async def evaluate(self, job: Job) -> Evaluation:
+        """Run a job; returns once the head is known. Raises QueryTimeout, ServiceUnavailable
+        (all workers busy) or the error the worker reported (see ``error_from``)."""
+        loop = asyncio.get_running_loop()
+        try:
+            worker = await asyncio.wait_for(self._idle.get(), self.settings.query_queue_wait)
+        except TimeoutError:
+            raise ServiceUnavailable("All query workers are busy; try again in a moment.") \
+                from None
+        worker.deadline = loop.time() + self.settings.query_timeout
+        try:
+            worker.conn.send(job)
+            message = await self._receive(worker)
+        except BaseException:
+            self._done(worker, healthy=False)
+            raise
+        if message[0] == "head":
+            return Evaluation(self, worker, bool(message[1]))
+        self._done(worker, healthy=message[0] == "error")
+        raise error_from(message)
+
+    async def _receive(self, worker: _Worker) -> tuple[Any, ...]:
+        loop = asyncio.get_running_loop()
+        worker.reading = True
+        try:
+            while not worker.retired and not worker.conn.poll():
+                remaining = (worker.deadline or loop.time()) - loop.time()
+                if remaining <= 0:
+                    self._kill(worker)
+                    break
+                ready = loop.create_future()
+                fd = worker.conn.fileno()
+                loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+                try:
+                    await asyncio.wait_for(ready, remaining)
+                except TimeoutError:
+                    pass
+                finally:
+                    loop.remove_reader(fd)
+            if worker.retired:
+                raise self._timeout()
+            try:
+                message: tuple[Any, ...] = worker.conn.recv()
+            except (EOFError, OSError):
+                raise ServiceUnavailable("The query worker stopped unexpectedly.") from None
+            return message
+        finally:
+            worker.reading = False
+
+    def _timeout(self) -> QueryTimeout:
+        seconds = self.settings.query_timeout
+        return QueryTimeout(f"The query ran longer than the limit of {seconds:g} s and was "
+                            "stopped. Narrow it down (LIMIT, more specific patterns) and try "
+                            "again.", timeout=seconds)
+
+    async def _watch(self) -> None:
+        """Kill workers busy past their deadline even when nobody is reading them."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(0.25)
+            for worker in list(self.workers):
+                if worker.deadline is not None and loop.time() > worker.deadline + 0.5:
+                    if worker.reading:
+                        self._kill(worker)  # the reader sees it and replaces the worker
+                    else:
+                        self._replace(worker)  # nobody is reading (e.g. a stalled client)
+
+
+def error_from(message: tuple[Any, ...]) -> Exception:
+    """The HttpError for a worker's ("error", kind, text) message."""
+    from publisher.errors import BadRequest  # noqa: PLC0415
+
+    if message[1] == "syntax":
+        return syntax_error(message[2])
+    return BadRequest(f"The query could not be evaluated: {message[2]}")
+
+
+def live(pids: Iterable[int]) -> list[int]:
+    """Which of these processes still exist (for tests and diagnostics)."""
+    alive = []
+    for pid in pids:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        alive.append(pid)
+    return alive
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
