@@ -24,7 +24,9 @@ from publisher.errors import (
     PublisherError,
     ResourceNotFound,
 )
+from publisher.catalog import discovery_links
 from publisher.routes import catalog, problem_response, queries, resources, site, sparql
+from publisher.routes.middleware import HeadAsGet, ResponseHeaders
 from publisher.store import OxigraphStore
 from publisher.workers import WorkerPool
 
@@ -67,6 +69,8 @@ def create_app(settings: Settings) -> FastAPI:
                         "X-SPARQL-Truncated", "X-SPARQL-Max-Rows", "Retry-After"],
         max_age=86400,
     )
+    app.add_middleware(HeadAsGet)
+    app.add_middleware(ResponseHeaders, html_links=discovery_links(settings))
     _install_error_handlers(app)
     for router in (sparql.router, queries.router_for(settings), resources.router,
                    catalog.router, site.router):

@@ -72,13 +72,12 @@ def catalog_representation(request: Request, settings: Settings, store: Store,
     return rep
 
 
-@router.api_route("/catalog", methods=["GET", "HEAD"], summary="The DCAT-AP-SE catalogue")
+@router.get("/catalog", summary="The DCAT-AP-SE catalogue")
 def catalogue(request: Request, settings: SettingsDep, store: StoreDep) -> Response:
     return _catalogue(request, settings, store, requested_format(request), negotiated=True)
 
 
-@router.api_route("/catalog.{extension}", methods=["GET", "HEAD"],
-                  summary="The catalogue in one format (.ttl .rdf .jsonld .nt .html)")
+@router.get("/catalog.{extension}", summary="The catalogue in one format (.ttl .rdf .jsonld .nt .html)")
 def catalogue_file(extension: str, request: Request, settings: SettingsDep,
                    store: StoreDep) -> Response:
     fmt = BY_EXTENSION.get(extension)
@@ -87,8 +86,7 @@ def catalogue_file(extension: str, request: Request, settings: SettingsDep,
     return _catalogue(request, settings, store, fmt, negotiated=False)
 
 
-@router.api_route("/datasets/dcat", methods=["GET", "HEAD"],
-                  summary="Harvest address of Sveriges dataportal (always RDF/XML)")
+@router.get("/datasets/dcat", summary="Harvest address of Sveriges dataportal (always RDF/XML)")
 def harvest_address(request: Request, settings: SettingsDep, store: StoreDep) -> Response:
     """The portal harvests RDF/XML from one URL: answer here directly, whatever Accept says
     (a redirect would also be followed, but every hop is one more thing to fail)."""
@@ -113,13 +111,12 @@ def _catalogue(request: Request, settings: Settings, store: Store, fmt: Format,
     return respond(request, rep, headers, store.version_time())
 
 
-@router.api_route("/dumps", methods=["GET", "HEAD"], summary="Where the dumps are listed")
+@router.get("/dumps", summary="Where the dumps are listed")
 def dumps_index(settings: SettingsDep) -> Response:
     return RedirectResponse(dcat.catalog_iri(settings), status_code=303)
 
 
-@router.api_route("/dumps/{filename}", methods=["GET", "HEAD"],
-                  summary="The whole dataset in one file")
+@router.get("/dumps/{filename}", summary="The whole dataset in one file")
 def dump(filename: str, request: Request, store: StoreDep) -> Response:
     if filename not in BY_FILENAME:
         raise ResourceNotFound(f"No dump called {filename}")
@@ -135,8 +132,7 @@ def dump(filename: str, request: Request, store: StoreDep) -> Response:
                         content_disposition_type="inline", filename=filename)
 
 
-@router.api_route("/.well-known/void", methods=["GET", "HEAD"],
-                  summary="VoID description of the dataset")
+@router.get("/.well-known/void", summary="VoID description of the dataset")
 def void_description(request: Request, settings: SettingsDep, store: StoreDep) -> Response:
     fmt = _rdf_format(request)
     body = rdf.serialize(void.void_triples(settings, store), fmt, settings.base)

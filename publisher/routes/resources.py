@@ -21,7 +21,7 @@ router = APIRouter(tags=["Linked Data"])
 CACHE_CONTROL = "public, max-age=300, stale-while-revalidate=60"
 
 
-@router.api_route("/id/{path:path}", methods=["GET", "HEAD"], summary="A thing's IRI",
+@router.get("/id/{path:path}", summary="A thing's IRI",
                   status_code=303, response_class=RedirectResponse)
 def thing(path: str, request: Request, settings: SettingsDep) -> Response:
     """A thing is not a document: answer 303 See Other to the document about it.
@@ -35,7 +35,7 @@ def thing(path: str, request: Request, settings: SettingsDep) -> Response:
                                      "Link": f'<{document}>; rel="describedby"'})
 
 
-@router.api_route("/" + CONTEXT_PATH, methods=["GET", "HEAD"], summary="The JSON-LD context")
+@router.get("/" + CONTEXT_PATH, summary="The JSON-LD context")
 def jsonld_context(request: Request, settings: SettingsDep, store: StoreDep) -> Response:
     body = context_bytes(settings.base)
     rep = Representation(body, BY_EXTENSION["jsonld"], f'W/"ctx-{store.version}"',
@@ -43,14 +43,13 @@ def jsonld_context(request: Request, settings: SettingsDep, store: StoreDep) -> 
     return respond(request, rep, {"Content-Type": "application/ld+json"}, store.version_time())
 
 
-@router.api_route("/doc/{path:path}", methods=["GET", "HEAD"], summary="A resource document")
+@router.get("/doc/{path:path}", summary="A resource document")
 def document(path: str, request: Request, settings: SettingsDep, documents: DocumentsDep,
              store: StoreDep) -> Response:
     return _negotiated("doc/" + path, request, settings, documents, store)
 
 
-@router.api_route("/def/{path:path}", methods=["GET", "HEAD"],
-                  summary="Our vocabulary and shapes")
+@router.get("/def/{path:path}", summary="Our vocabulary and shapes")
 def definition(path: str, request: Request, settings: SettingsDep, documents: DocumentsDep,
                store: StoreDep) -> Response:
     return _negotiated("def/" + path, request, settings, documents, store)
@@ -106,8 +105,4 @@ def respond(request: Request, rep: Representation, headers: dict[str, str],
     if not_modified(request, rep.etag, modified):
         headers.pop("Content-Type", None)
         return Response(status_code=304, headers=headers)
-    body = b"" if request.method == "HEAD" else rep.body
-    response = Response(body, headers=headers)
-    if request.method == "HEAD":
-        response.headers["Content-Length"] = str(len(rep.body))
-    return response
+    return Response(rep.body, headers=headers)

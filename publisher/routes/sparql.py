@@ -77,7 +77,6 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
             response_class=Response, responses=_RESPONSES, operation_id="sparql_get")
 @router.post("/sparql", summary="SPARQL query (POST)", response_class=Response,
              responses=_RESPONSES, operation_id="sparql_post")
-@router.head("/sparql", include_in_schema=False)
 async def endpoint(request: Request, settings: SettingsDep, store: StoreDep,
                    pool: PoolDep) -> Response:
     """Query with GET ?query=, POST application/x-www-form-urlencoded or POST
@@ -85,8 +84,7 @@ async def endpoint(request: Request, settings: SettingsDep, store: StoreDep,
     for browsers). Results by Accept or ?format= (json, xml, csv, tsv, turtle, jsonld, rdfxml,
     ntriples)."""
     body = await _body(request, settings.max_request_body) if request.method == "POST" else b""
-    method = "GET" if request.method == "HEAD" else request.method
-    protocol = sparql.read_request(method, request.query_params.multi_items(),
+    protocol = sparql.read_request(request.method, request.query_params.multi_items(),
                                    request.headers.get("content-type"), body)
     if protocol.query is None:
         return await _no_query(request, protocol, settings, store)

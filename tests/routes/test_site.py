@@ -15,7 +15,7 @@ from starlette.routing import Route
 from publisher.app import create_app
 from publisher.config import Settings
 from publisher.render import html
-from publisher.routes.site import SECURITY_HEADERS, SecurityHeadersMiddleware
+from publisher.routes.middleware import HTML_SECURITY, HeadAsGet, ResponseHeaders
 from tests.a11y import NS, check_page
 from tests.support import assert_problem
 
@@ -39,7 +39,8 @@ def elsewhere() -> Iterator[TestClient]:
 def assert_secure(response) -> None:  # type: ignore[no-untyped-def]
     """The required policy is there (a shared middleware may add directives)."""
     csp = {d.strip() for d in response.headers["content-security-policy"].split(";")}
-    required = {d.strip() for d in SECURITY_HEADERS["Content-Security-Policy"].split(";")}
+    required = {"default-src 'self'", "script-src 'self'", "style-src 'self'",
+                "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'"}
     assert required <= csp, required - csp
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["referrer-policy"] == "strict-origin-when-cross-origin"
@@ -179,9 +180,20 @@ def test_security_headers_middleware() -> None:
         return JSONResponse({})
 
     app = Starlette(routes=[Route("/p", page), Route("/d", data)])
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(HeadAsGet)
+    app.add_middleware(ResponseHeaders, html_links='<https://x.example/catalog>; rel="x"')
     with TestClient(app) as client:
-        assert_secure(client.get("/p"))
-        response = client.get("/d")
+        page_response = client.get("/p", headers={"X-Request-ID": "abc-123"})
+        assert_secure(page_response)
+        assert page_response.headers["content-security-policy"] == \
+            HTML_SECURITY["Content-Security-Policy"]
+        assert page_response.headers["x-request-id"] == "abc-123"
+        assert page_response.headers["link"] == '<https://x.example/catalog>; rel="x"'
+        response = client.get("/d", headers={"X-Request-ID": "<bad id>"})
         assert response.headers["x-content-type-options"] == "nosniff"
         assert "content-security-policy" not in response.headers
+        assert "link" not in response.headers
+        assert re.fullmatch(r"[0-9a-f]{32}", response.headers["x-request-id"])
+        head = client.head("/p")
+        assert head.status_code == 200 and head.content == b""
+        assert head.headers["content-length"] == str(len(page_response.content))

@@ -1,0 +1,102 @@
+"""Pure ASGI middleware: what every answer carries, and HEAD for every GET.
+
+``ResponseHeaders``
+  - ``X-Request-ID``: echoed when the client sent a sane one, otherwise generated, so a
+    request can be found in the access log;
+  - ``X-Content-Type-Options: nosniff`` everywhere;
+  - on HTML: ``Content-Security-Policy`` (our own scripts and styles only; the embedded
+    JSON-LD is data, not script, so the policy does not block it), ``Referrer-Policy``,
+    and ``Link`` relations to the catalogue, dumps, SPARQL endpoint and VoID.
+
+``HeadAsGet``
+  Answers HEAD by running the GET route and dropping the body, so every GET route has
+  HEAD with identical headers (Content-Length included) and routes declare GET only
+  (which keeps OpenAPI operation ids unique).
+
+Pure ASGI rather than BaseHTTPMiddleware: headers are added without buffering bodies.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+       "frame-ancestors 'none'")
+HTML_SECURITY = {"Content-Security-Policy": CSP,
+                 "Referrer-Policy": "strict-origin-when-cross-origin"}
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class ResponseHeaders:
+    def __init__(self, app: ASGIApp, html_links: str = "") -> None:
+        self.app = app
+        self.html_links = html_links
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _request_id(scope)
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Request-ID"] = request_id
+                headers["X-Content-Type-Options"] = "nosniff"
+                if headers.get("content-type", "").startswith("text/html"):
+                    for name, value in HTML_SECURITY.items():
+                        headers.setdefault(name, value)
+                    if self.html_links:
+                        existing = headers.get("link")
+                        headers["Link"] = (f"{existing}, {self.html_links}" if existing
+                                           else self.html_links)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class HeadAsGet:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        state = {"started": False, "length": 0, "declared": False}
+
+        async def send_headers_only(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state["declared"] = any(k == b"content-length" for k, _ in message["headers"])
+                state["start"] = message
+                return
+            if message["type"] == "http.response.body":
+                state["length"] += len(message.get("body", b""))  # type: ignore[operator]
+                if message.get("more_body", False):
+                    return
+                start: dict[str, Any] = dict(state["start"])  # type: ignore[arg-type]
+                if not state["declared"]:
+                    start["headers"] = [*start["headers"],
+                                        (b"content-length", str(state["length"]).encode())]
+                await send(start)
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_headers_only)
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            text = value.decode("latin-1")
+            if REQUEST_ID.match(text):
+                return text
+    return uuid.uuid4().hex
