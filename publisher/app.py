@@ -16,7 +16,6 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from publisher import __version__
 from publisher.config import Settings
-from publisher.documents import Documents
 from publisher.errors import (
     BadRequest,
     HttpError,
@@ -27,8 +26,7 @@ from publisher.errors import (
 from publisher.catalog import discovery_links
 from publisher.routes import catalog, problem_response, queries, resources, site, sparql
 from publisher.routes.middleware import HeadAsGet, ResponseHeaders
-from publisher.store import OxigraphStore
-from publisher.workers import WorkerPool
+from publisher.runtime import Runtime
 
 log = logging.getLogger("publisher")
 
@@ -38,16 +36,11 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = OxigraphStore.open(settings)
-        app.state.store = store
-        app.state.documents = Documents(store, settings)
-        pool = WorkerPool(store, settings)  # forks after the load: workers share the store
-        pool.start()
-        app.state.query_pool = pool
+        app.state.runtime = Runtime.open(settings)
         try:
             yield
         finally:
-            await pool.close()
+            await app.state.runtime.close()
 
     app = FastAPI(
         title="Uppsala kommun — international relations as Linked Open Data",

@@ -180,7 +180,7 @@ def _export(args: argparse.Namespace) -> int:
     check_target(root, args.force)
     settings = _settings(args)
     with TestClient(create_app(settings), base_url=settings.base.rstrip("/")) as client:
-        store = client.app.state.store  # type: ignore[attr-defined]
+        store = client.app.state.runtime.store  # type: ignore[attr-defined]
 
         def fetch(path: str) -> bytes:
             headers = {"Accept": "text/html"} if path == "" else {}  # the landing page

@@ -25,12 +25,12 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_store(request: Request) -> Store:
-    store: Store = request.app.state.store
+    store: Store = request.app.state.runtime.store
     return store
 
 
 def get_documents(request: Request) -> Documents:
-    documents: Documents = request.app.state.documents
+    documents: Documents = request.app.state.runtime.documents
     return documents
 
 

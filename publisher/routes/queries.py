@@ -74,7 +74,7 @@ def _endpoint(query: NamedQuery) -> Any:
             raise BadRequest(f"Unknown parameter(s): {', '.join(unknown)}. {query.name} takes "
                              + (", ".join(sorted(declared)) or "no parameters") + ".")
         settings: Settings = request.app.state.settings
-        pool: WorkerPool = request.app.state.query_pool
+        pool: WorkerPool = request.app.state.runtime.pool
         bound = query.substitutions({k: None if v is None else str(v)
                                      for k, v in values.items()})
         fmt = choose_format(request.headers.get("accept"), RESULT_FORMATS)

@@ -51,7 +51,7 @@ SD_FORMATS = (BY_NAME["turtle"], BY_NAME["jsonld"], BY_NAME["rdfxml"], BY_NAME["
 
 
 def get_pool(request: Request) -> WorkerPool:
-    pool: WorkerPool = request.app.state.query_pool
+    pool: WorkerPool = request.app.state.runtime.pool
     return pool
 
 

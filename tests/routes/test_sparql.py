@@ -384,7 +384,7 @@ def _rss(pid: int) -> int:
 
 def test_worker_pool_in_process_reports_pids() -> None:
     with TestClient(create_app(fixture_settings(query_workers=3)), base_url=BASE[:-1]) as client:
-        pool = client.app.state.query_pool  # type: ignore[attr-defined]
+        pool = client.app.state.runtime.pool  # type: ignore[attr-defined]
         assert len(live(pool.pids)) == 3
         assert os.getpid() not in pool.pids
         assert json.loads(client.get("/sparql", params={"query": "ASK {}"}).text)["boolean"]
