@@ -29,7 +29,7 @@ from publisher.errors import NotAcceptable, ResourceNotFound
 from publisher.negotiation import BY_EXTENSION, BY_NAME, DOCUMENT_FORMATS, RDF_FORMATS, Format
 from publisher.render import html, jsonld, rdf
 from publisher.routes import SettingsDep, StoreDep, http_date, not_modified
-from publisher.routes.resources import document_links, requested_format, respond
+from publisher.routes.resources import document_response, requested_format, respond
 from publisher.store import Store
 
 router = APIRouter(tags=["Catalogue"])
@@ -100,15 +100,8 @@ def _catalogue(request: Request, settings: Settings, store: Store, fmt: Format,
     rep = catalog_representation(request, settings, store, fmt, lang)
     url = dcat.catalog_iri(settings)
     doc = Document(dcat.CATALOG_PATH, url, url)
-    headers = {"Content-Type": fmt.content_type, "Content-Location": rep.location,
-               "Link": document_links(doc, settings.base) + ", " + dcat.discovery_links(settings)}
-    vary = (["Accept"] if negotiated else []) + (["Accept-Language"] if fmt.kind == "html"
-                                                 else [])
-    if vary:
-        headers["Vary"] = ", ".join(vary)
-    if rep.language:
-        headers["Content-Language"] = rep.language
-    return respond(request, rep, headers, store.version_time())
+    return document_response(request, doc, rep, negotiated, settings, store,
+                             dcat.discovery_links(settings))
 
 
 @router.get("/dumps", summary="Where the dumps are listed")

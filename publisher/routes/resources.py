@@ -15,7 +15,9 @@ from publisher.negotiation import BY_EXTENSION, DOCUMENT_FORMATS, by_name_or_ext
     choose_format
 from publisher.render import html
 from publisher.render.rdf import CONTEXT_PATH, context_bytes
+from publisher.config import Settings
 from publisher.routes import DocumentsDep, SettingsDep, StoreDep, http_date, not_modified
+from publisher.store import Store
 
 router = APIRouter(tags=["Linked Data"])
 CACHE_CONTROL = "public, max-age=300, stale-while-revalidate=60"
@@ -67,10 +69,20 @@ def _negotiated(path: str, request: Request, settings: SettingsDep, documents: D
     lang = html.request_language(request.query_params.get("lang"),
                                  request.headers.get("accept-language"))
     rep = documents.get(doc.path, fmt, lang)
-    headers = {"Content-Type": fmt.content_type, "Content-Location": rep.location,
-               "Link": document_links(doc, settings.base)}
-    vary = (["Accept"] if negotiated else []) + (["Accept-Language"] if fmt.kind == "html"
-                                                 else [])
+    return document_response(request, doc, rep, negotiated, settings, store)
+
+
+def document_response(request: Request, doc: Document, rep: Representation, negotiated: bool,
+                      settings: Settings, store: Store, extra_links: str = "") -> Response:
+    """A document's answer: type, location, alternates, Vary, language and validators.
+    (HTML gets the site-wide discovery links from the middleware, so not ``extra_links``.)"""
+    links = document_links(doc, settings.base)
+    if extra_links and rep.format.kind != "html":
+        links += ", " + extra_links
+    headers = {"Content-Type": rep.format.content_type, "Content-Location": rep.location,
+               "Link": links}
+    vary = (["Accept"] if negotiated else []) + (["Accept-Language"]
+                                                 if rep.format.kind == "html" else [])
     if vary:
         headers["Vary"] = ", ".join(vary)
     if rep.language:
