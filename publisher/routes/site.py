@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import mimetypes
 import re
+from collections.abc import Callable
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -12,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from publisher.config import DATASET_PATH, Settings
 from publisher.documents import SPACES, Representation, etag
 from publisher.errors import ResourceNotFound
-from publisher.negotiation import BY_NAME, DOCUMENT_FORMATS, choose_format
+from publisher.negotiation import BY_NAME, DOCUMENT_FORMATS, Format, choose_format
 from publisher.render import html
 from publisher.routes import SettingsDep, StoreDep, not_modified
 from publisher.routes.resources import respond
@@ -79,15 +80,20 @@ def static(name: str, request: Request) -> Response:
 
 
 @router.get("/robots.txt", summary="robots.txt")
-def robots(settings: SettingsDep) -> Response:
-    text = f"User-agent: *\nAllow: /\nDisallow: /sparql?\n\nSitemap: {settings.iri('sitemap.xml')}\n"
-    return Response(text, media_type="text/plain; charset=utf-8")
+def robots(request: Request, settings: SettingsDep, store: StoreDep) -> Response:
+    return _site_file(request, "robots.txt", settings, store, lambda: (
+        f"User-agent: *\nAllow: /\nDisallow: /sparql?\n\n"
+        f"Sitemap: {settings.iri('sitemap.xml')}\n"))
 
 
 @router.get("/sitemap.xml", summary="Every HTML page")
-def sitemap(settings: SettingsDep, store: StoreDep) -> Response:
+def sitemap(request: Request, settings: SettingsDep, store: StoreDep) -> Response:
     """The landing page and every document, by the canonical
     URL its HTML names (``/doc/...`` without suffix; crawlers ask for HTML)."""
+    return _site_file(request, "sitemap.xml", settings, store, lambda: _sitemap(settings, store))
+
+
+def _sitemap(settings: Settings, store: Store) -> str:
     urls = [settings.base]
     for doc_prefix, topic_prefix in SPACES.items():
         for iri in store.subjects_with_prefix(settings.iri(topic_prefix)):
@@ -95,6 +101,23 @@ def sitemap(settings: SettingsDep, store: StoreDep) -> Response:
             if rest and "#" not in rest:
                 urls.append(settings.iri(doc_prefix + rest))
     entries = "".join(f"<url><loc>{html.xml_escape(u)}</loc></url>" for u in urls)
-    body = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
             f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</urlset>\n')
-    return Response(body, media_type="application/xml")
+
+
+SITE_FILES = {"robots.txt": Format("robots", "text/plain", "txt", "site"),
+              "sitemap.xml": Format("sitemap", "application/xml", "xml", "site", text=False)}
+
+
+def _site_file(request: Request, name: str, settings: Settings, store: Store,
+               build: Callable[[], str]) -> Response:
+    """robots.txt and sitemap.xml: built once per data version, with validators."""
+    caches = request.app.state.runtime.caches
+    rep = caches.get(name)
+    if rep is None:
+        body = build().encode()
+        rep = Representation(body, SITE_FILES[name], etag(store.version, body),
+                             settings.iri(name))
+        caches[name] = rep
+    return respond(request, rep, {"Content-Type": rep.format.content_type},
+                   store.version_time())
