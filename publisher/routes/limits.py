@@ -1,0 +1,90 @@
+"""The request limits of every route: ``max_header_bytes`` of request target and headers
+(else 431) and ``max_request_body`` bytes of body (else 413); and a query string that is
+not UTF-8 is a 400 here, before any route (or error page) tries to decode it.
+
+Headers: the server (uvicorn's h11, cli.py) already refuses a header block that keeps
+growing past ``max_header_bytes`` without ending; one that arrives whole is measured here.
+
+A declared ``Content-Length`` over the limit is answered at once, before the route runs and
+before a byte of the body is read. A body without a declared length (chunked) is counted as
+the route reads it; the read that crosses the limit raises ``PayloadTooLarge`` inside the
+route, so the one error handler renders it like every other problem. No route buffers more
+than the limit.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from publisher.errors import BadRequest, HeadersTooLarge, HttpError, PayloadTooLarge
+from publisher.routes import problem_response
+
+
+class RequestLimits:
+    def __init__(self, app: ASGIApp, max_body: int, max_headers: int) -> None:
+        self.app, self.limit, self.max_headers = app, max_body, max_headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        error: HttpError | None = None
+        if _head_size(scope) > self.max_headers:
+            error = HeadersTooLarge(f"The request target and headers are larger than the "
+                                    f"limit of {self.max_headers} bytes.",
+                                    limit=self.max_headers)
+        elif not _utf8(scope.get("query_string", b"")):
+            error = BadRequest("The query string is not UTF-8 (percent-encode its bytes).")
+            scope = {**scope, "query_string": b""}  # so the error page can be rendered
+        elif declared is None:
+            error = BadRequest("Content-Length must be one non-negative integer.")
+        elif declared > self.limit:
+            error = too_large(self.limit)
+        if error is not None:
+            response = problem_response(Request(scope), error)
+            response.headers["Connection"] = "close"  # the unread body stays unread
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise too_large(self.limit)
+            return message
+
+        await self.app(scope, counted, send)
+
+
+def too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"The request body is larger than the limit of {limit} bytes.",
+                           limit=limit)
+
+
+def _utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _head_size(scope: Scope) -> int:
+    """Bytes of request target and header fields, as on the wire (give or take the CRLFs)."""
+    target = len(scope.get("raw_path") or scope["path"].encode()) + len(scope["query_string"])
+    return target + sum(len(k) + len(v) + 4 for k, v in scope.get("headers", ()))
+
+
+def _content_length(scope: Scope) -> int | None:
+    """The declared length (0 when absent), or None when it is not one sane integer."""
+    values = [v for k, v in scope.get("headers", ()) if k == b"content-length"]
+    if not values:
+        return 0
+    if len(set(values)) != 1 or not values[0].isdigit() or len(values[0]) > 18:
+        return None
+    return int(values[0])

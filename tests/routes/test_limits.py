@@ -1,0 +1,95 @@
+"""routes/limits.py: body and header limits on every route, and non-UTF-8 query strings."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import Server
+from tests.support import assert_problem
+
+
+@pytest.mark.parametrize("path", ["/sparql", "/doc/place/tartu", "/api/queries", "/nowhere"])
+def test_a_declared_body_over_the_limit_is_413_on_every_route(client: TestClient,
+                                                               path: str) -> None:
+    body = assert_problem(client.post(path, content=b"x" * 1_000_001,
+                                      headers={"content-type": "application/sparql-query"}),
+                          413)
+    assert body["limit"] == 1_000_000
+
+
+def test_a_chunked_body_over_the_limit_is_413(client: TestClient) -> None:
+    def chunks():  # no Content-Length: counted while the route reads it
+        for _ in range(20):
+            yield b"#" * 100_000
+
+    response = client.post("/sparql", content=chunks(),
+                           headers={"content-type": "application/sparql-query"})
+    assert_problem(response, 413)
+
+
+def test_a_body_under_the_limit_is_read(client: TestClient) -> None:
+    response = client.post("/sparql", content=b"ASK {}" + b" " * 15_000,
+                           headers={"content-type": "application/sparql-query"})
+    assert response.status_code == 200
+
+
+def test_headers_over_the_limit_are_431(client: TestClient) -> None:
+    body = assert_problem(client.get("/doc/place/tartu", headers={"x-big": "a" * 17_000}), 431)
+    assert body["limit"] == 16_384
+    assert client.get("/doc/place/tartu", headers={"x-big": "a" * 8_000}).status_code == 200
+
+
+def test_a_long_url_counts_as_header_bytes(client: TestClient) -> None:
+    assert_problem(client.get("/doc/" + "a" * 20_000), 431)
+
+
+def test_a_non_utf8_query_string_is_400_even_for_error_pages(client: TestClient) -> None:
+    response = client.get(b"/sparql?query=\xff".decode("latin-1"),
+                          headers={"accept": "text/html"})
+    assert response.status_code in (400, 404)
+
+
+def _raw_request(server: Server, data: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(data)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+            if b"\r\n\r\n" in answer and len(answer) > 200:
+                break
+    return answer
+
+
+@pytest.mark.slow
+def test_the_real_server_bounds_headers_both_ways(server: Server) -> None:
+    """A header block that arrives whole is measured by the app (431); one that keeps
+    growing without ending is cut by the server's h11 limit, before the app sees it."""
+    whole = _raw_request(server, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: "
+                         + b"a" * 30_000 + b"\r\nConnection: close\r\n\r\n")
+    assert whole.split(b"\r\n")[0].split(b" ")[1] in (b"431", b"400")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        try:
+            for _ in range(100):  # 100 x 1 KB of header lines, never ending the block
+                sock.sendall(b"X-Drip: " + b"a" * 1000 + b"\r\n")
+            answer = sock.recv(65536)
+        except (BrokenPipeError, ConnectionResetError):
+            answer = b"HTTP/1.1 400 closed"
+    assert answer.split(b" ")[1] in (b"400", b"431"), answer[:100]
+    assert server.process.poll() is None
+    assert _raw_request(server, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close"
+                        b"\r\n\r\n").startswith(b"HTTP/1.1 200")
+
+
+def test_an_answer_over_max_response_bytes_is_refused_not_cut_silently() -> None:
+    from publisher.app import create_app  # noqa: PLC0415
+    from tests.routes.conftest import mini_settings  # noqa: PLC0415
+
+    with TestClient(create_app(mini_settings(max_response_bytes=1000))) as small:
+        body = assert_problem(small.get("/sparql", params={"query": "SELECT * { ?s ?p ?o }"}),
+                              503)
+        assert "1000 bytes" in body["detail"]
+        assert small.get("/sparql", params={"query": "ASK { ?s ?p ?o }"}).status_code == 200
