@@ -12,10 +12,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
-from starlette.middleware.gzip import GZipMiddleware
 
 from publisher import __version__
-from publisher.config import Settings
+from publisher.config import Settings, load_settings
 from publisher.errors import (
     BadRequest,
     HttpError,
@@ -24,22 +23,40 @@ from publisher.errors import (
     ResourceNotFound,
 )
 from publisher.catalog import discovery_links
-from publisher.routes import catalog, problem_response, queries, resources, site, sparql
-from publisher.routes.middleware import HeadAsGet, ResponseHeaders
+from publisher.metrics import Metrics
+from publisher.reload import Reloader
+from publisher.routes import catalog, ops, problem_response, queries, resources, site, sparql
+from publisher.routes.limits import RequestLimits
+from publisher.routes.middleware import GZipWhenAsked, HeadAsGet, ResponseHeaders
+from publisher.routes.ops import Observe, ServingState
 from publisher.runtime import Runtime
+from publisher.remote import is_remote
+from publisher.store import OxigraphStore
 
 log = logging.getLogger("publisher")
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app_from_env() -> FastAPI:
+    """The app of one of several worker processes (``publisher serve --workers N``):
+    settings from the environment, and an on-disk store opened read-only, because the
+    process that started the workers has already brought it up to date."""
+    return create_app(load_settings(), read_only_store=True)
+
+
+def create_app(settings: Settings, read_only_store: bool = False) -> FastAPI:
     """The whole publisher as one ASGI app; the store opens when the app starts."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.runtime = Runtime.open(settings)
+        app.state.runtime = Runtime.open(
+            settings, OxigraphStore.open(settings, read_only=True)
+            if read_only_store and not is_remote(settings.store) else None)
+        app.state.reloader = Reloader(app.state, settings, app.state.metrics)  # reload.py
+        await app.state.reloader.start()
         try:
             yield
         finally:
+            await app.state.reloader.close()
             await app.state.runtime.close()
 
     app = FastAPI(
@@ -51,8 +68,12 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
+    app.state = ServingState()  # app.state.runtime: the one a request is pinned to (ops.py)
     app.state.settings = settings
-    app.add_middleware(GZipMiddleware, minimum_size=800)
+    app.state.metrics = Metrics(lambda: _document_counts(app))
+    app.add_middleware(RequestLimits, max_body=settings.max_request_body,  # every route
+                       max_headers=settings.max_header_bytes)  # (routes/limits.py)
+    app.add_middleware(GZipWhenAsked, minimum_size=800)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],
@@ -63,12 +84,23 @@ def create_app(settings: Settings) -> FastAPI:
         max_age=86400,
     )
     app.add_middleware(HeadAsGet)
+    app.add_middleware(Observe)  # metrics, access log, runtime pinning (routes/ops.py)
     app.add_middleware(ResponseHeaders, html_links=discovery_links(settings))
     _install_error_handlers(app)
-    for router in (sparql.router, queries.router_for(settings), resources.router,
-                   catalog.router, site.router):
+    # resources first: the most requested routes are matched first (bench/RESULTS.md)
+    for router in (resources.router, sparql.router, queries.router_for(settings),
+                   catalog.router, site.router, ops.router):
         app.include_router(router)
     return app
+
+
+def _document_counts(app: FastAPI) -> tuple[int, int]:
+    """Document-cache hits and misses, over every runtime this app has served."""
+    runtime, reloader = getattr(app.state, "runtime", None), getattr(app.state, "reloader", None)
+    hits, misses = reloader.retired_counts if reloader is not None else (0, 0)
+    if runtime is not None:
+        hits, misses = hits + runtime.documents.hits, misses + runtime.documents.misses
+    return hits, misses
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -5,12 +5,14 @@
     publisher get PATH  run one request through the app in-process and print the answer
     publisher export DIR           write the whole site (dumps, catalogue, documents) as files
     publisher check-harvest URL    run a portal's checks against a live catalogue URL
+    publisher push [FILE...]       load the graph into a remote SPARQL store (atomic swap)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -29,7 +31,9 @@ def _settings_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--ontology-dir", help="folder of vocabulary and shapes "
                        "(default: ontology/)")
     group.add_argument("--store", help="on-disk Oxigraph store folder; reopened without "
-                       "reloading when it already holds the current data (default: in memory)")
+                       "reloading when it already holds the current data (default: in memory); "
+                       "or a remote SPARQL endpoint, sparql+http(s)://HOST:PORT/PATH (see "
+                       "publisher push)")
     group.add_argument("--withhold-personal-data", action="store_const", const=True,
                        default=None, help="serve nothing about named people (drops "
                        "data/personal/)")
@@ -56,6 +60,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="TCP port (default 8000)")
     serve.add_argument("--log-level", default="info",
                        choices=["critical", "error", "warning", "info", "debug"])
+    serve.add_argument("--log-format", choices=["text", "json"],
+                       help="access and error log format (default text; json: one object "
+                       "per line)")
+    serve.add_argument("--workers", type=int, default=1, metavar="N",
+                       help="server processes sharing one port (default 1); with --store they "
+                       "share the on-disk store read-only, after this process has brought it "
+                       "up to date")
+    serve.add_argument("--reload", action="store_const", const=True, default=None,
+                       help="watch data/ and ontology/; swap in an edit once it validates "
+                       "(SIGHUP reloads too)")
     _settings_flags(serve)
 
     validate = commands.add_parser(
@@ -89,6 +103,35 @@ def build_parser() -> argparse.ArgumentParser:
                         help="write into a non-empty DIR (adds and overwrites, never deletes)")
     _settings_flags(export)
 
+    load = commands.add_parser(
+        "load", help="bulk-load data/ and ontology/ into the on-disk store",
+        description="Fill the on-disk store (--store, required) with data/ and ontology/ at "
+        "the engine's bulk-load speed, with a progress bar: N-Triples, Turtle, N-Quads, TriG, "
+        "RDF/XML and JSON-LD files, each also gzipped (x.nt.gz). A store that already holds "
+        "the current data is left as it is (unless --force); `publisher serve --store` then "
+        "reopens it without reloading. Example: publisher load --store /var/lib/publisher/db "
+        "--data-dir big-data/")
+    load.add_argument("--force", action="store_true", help="reload even if the store is current")
+    _settings_flags(load)
+
+    push = commands.add_parser(
+        "push", help="load the graph into a remote SPARQL store, atomically",
+        description="Upload data/ and ontology/ (or the RDF FILEs given) into the remote store "
+        "of --store sparql+http(s)://... through the Graph Store Protocol (--store-gsp) or "
+        "SPARQL Update (--store-update), into new graphs that are then swapped in, so readers "
+        "never see half a load. Credentials only from PUBLISHER_STORE_USER and "
+        "PUBLISHER_STORE_PASSWORD (store_auth: basic or digest). Example: publisher push "
+        "--store sparql+http://127.0.0.1:8890/sparql --store-update "
+        "http://127.0.0.1:8890/sparql-auth --store-gsp "
+        "http://127.0.0.1:8890/sparql-graph-crud-auth --base https://data.uppsala.se/")
+    push.add_argument("files", nargs="*", metavar="FILE",
+                      help="RDF files to publish instead of data/ and ontology/")
+    push.add_argument("--store-update", metavar="URL", help="the store's SPARQL Update endpoint")
+    push.add_argument("--store-gsp", metavar="URL",
+                      help="the store's Graph Store Protocol endpoint (default: upload with "
+                      "SPARQL Update)")
+    _settings_flags(push)
+
     check = commands.add_parser(
         "check-harvest", help="check a live catalogue URL as a data portal would",
         description="Fetch URL as Sveriges dataportal / data.europa.eu would and check: "
@@ -116,6 +159,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _export(args)
         if args.command == "check-harvest":
             return _check_harvest(args)
+        if args.command == "load":
+            return _load(args)
+        if args.command == "push":
+            return _push(args)
         return _get(args)
     except (ConfigError, DataError) as exc:
         print(f"publisher: {exc.detail}", file=sys.stderr)
@@ -127,9 +174,88 @@ def _serve(args: argparse.Namespace) -> int:
 
     from publisher.app import create_app  # noqa: PLC0415
 
-    settings = _settings(args, host=args.host, port=args.port)
+    from publisher import logs  # noqa: PLC0415
+
+    settings = _settings(args, host=args.host, port=args.port, log_format=args.log_format,
+                         reload=args.reload)
+    if args.workers > 1 and settings.reload:
+        raise ConfigError("--reload watches the data in one process; use it with --workers 1")
+    logs.setup(settings.log_format, args.log_level)
+    if args.workers > 1:
+        return _serve_workers(settings, args)
+    # uvicorn re-raises SIGTERM after its graceful shutdown; this makes that a clean exit 0
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level=args.log_level, proxy_headers=False)
+                log_level=args.log_level, proxy_headers=False, log_config=None,
+                access_log=False,  # routes/ops.py writes the access log, with request ids
+                http="h11", h11_max_incomplete_event_size=settings.max_header_bytes,
+                limit_concurrency=settings.max_connections,
+                timeout_graceful_shutdown=int(settings.shutdown_grace + 0.5))
+    return 0
+
+
+def _exit_cleanly(signum: int, frame: Any) -> None:
+    raise SystemExit(0)
+
+
+def _serve_workers(settings: Settings, args: argparse.Namespace) -> int:
+    """Several uvicorn worker processes on one port. Each builds its app from the
+    environment (app.create_app_from_env); an on-disk store is brought up to date here, once,
+    and then only opened read-only by the workers, so no process ever writes while another
+    reads."""
+    import os  # noqa: PLC0415
+    from dataclasses import fields  # noqa: PLC0415
+
+    import uvicorn  # noqa: PLC0415
+
+    from publisher.remote import is_remote  # noqa: PLC0415
+    from publisher.store import OxigraphStore  # noqa: PLC0415
+
+    if settings.store and not is_remote(settings.store):
+        OxigraphStore.open(settings)  # refills if stale; closed again when dropped
+    for field in fields(Settings):
+        value = getattr(settings, field.name)
+        os.environ[f"PUBLISHER_{field.name.upper()}"] = str(value)
+    uvicorn.run("publisher.app:create_app_from_env", factory=True, workers=args.workers,
+                host=settings.host, port=settings.port, log_level=args.log_level,
+                proxy_headers=False, access_log=False, http="h11",
+                h11_max_incomplete_event_size=settings.max_header_bytes,
+                limit_concurrency=settings.max_connections,
+                timeout_graceful_shutdown=int(settings.shutdown_grace + 0.5))
+    return 0
+
+
+def _push(args: argparse.Namespace) -> int:
+    from publisher.push import push  # noqa: PLC0415
+
+    push(_settings(args, store_update=args.store_update, store_gsp=args.store_gsp), args.files)
+    return 0
+
+
+def _load(args: argparse.Namespace) -> int:
+    import time  # noqa: PLC0415
+
+    from tqdm import tqdm  # noqa: PLC0415
+
+    from publisher.source import source_files  # noqa: PLC0415
+    from publisher.store import OxigraphStore  # noqa: PLC0415
+
+    settings = _settings(args)
+    if not settings.store:
+        raise ConfigError("publisher load needs an on-disk store: --store PATH")
+    if args.force:
+        from pathlib import Path  # noqa: PLC0415
+
+        Path(settings.store + ".version").unlink(missing_ok=True)
+    total = sum(f.path.stat().st_size for f in source_files(settings))
+    started = time.perf_counter()
+    with tqdm(total=total, unit="B", unit_scale=True, desc="load",
+              disable=not sys.stderr.isatty()) as bar:
+        store = OxigraphStore.open(settings, progress=bar.update)
+    seconds = time.perf_counter() - started
+    quads = len(store._store)
+    print(f"{settings.store}: {quads} quads, version {store.version} "
+          f"({total / 1e6:.1f} MB of source in {seconds:.1f} s)")
     return 0
 
 

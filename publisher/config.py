@@ -49,15 +49,40 @@ class Settings:
     max_description_links: int = 500
     document_cache_size: int = 20_000
     cache_dir: str = ""  # where dumps are written; empty: <system temp dir>/publisher-cache
+    result_cache_bytes: int = 64_000_000  # repeated SPARQL answers kept in memory; 0: none
+    max_header_bytes: int = 16_384      # request line + headers; more is refused by the server
+    max_connections: int = 256          # concurrent connections and requests; more get 503
+    max_response_bytes: int = 200_000_000  # bytes of one SPARQL answer; the stream is cut past it
+    shutdown_grace: float = 30.0        # seconds in-flight requests get to finish on SIGTERM
+    log_format: str = "text"            # access and error log: "text" or "json" (one per line)
+    reload: bool = False                # watch data_dir and ontology_dir; swap in a valid edit
+    # a remote SPARQL store (store = "sparql+http(s)://..."; publisher.remote, docs/deployment.md)
+    store_update: str = ""              # its SPARQL Update endpoint (publisher push)
+    store_gsp: str = ""                 # its Graph Store Protocol endpoint (push uploads)
+    store_auth: str = "basic"           # basic or digest; PUBLISHER_STORE_USER/_PASSWORD
+    store_timeout: float = 5.0          # seconds to connect and per read (descriptions, look-ups)
+    store_retries: int = 2              # retries of a failed read, with exponential backoff
+    store_breaker_failures: int = 5     # consecutive failures that open the circuit breaker
+    store_breaker_seconds: float = 10.0  # how long an open breaker answers 503 at once
+    store_version_ttl: float = 2.0      # seconds the store's data version is trusted
 
     def __post_init__(self) -> None:
         if not self.base.startswith(("http://", "https://")) or not self.base.endswith("/"):
             raise ConfigError(f"base must be an http(s) IRI ending in '/': {self.base!r}")
         for name in ("query_timeout", "max_rows", "max_query_length", "max_request_body",
                      "query_workers", "query_queue_wait", "max_description_links",
-                     "document_cache_size"):
+                     "document_cache_size", "max_header_bytes", "max_connections",
+                     "max_response_bytes", "shutdown_grace"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive, not {getattr(self, name)!r}")
+        if self.log_format not in ("text", "json"):
+            raise ConfigError(f"log_format must be 'text' or 'json', not {self.log_format!r}")
+        for name in ("store_timeout", "store_breaker_failures", "store_breaker_seconds",
+                     "store_version_ttl"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be positive, not {getattr(self, name)!r}")
+        if self.store_auth not in ("basic", "digest") or self.store_retries < 0:
+            raise ConfigError("store_auth must be 'basic' or 'digest' and store_retries >= 0")
 
     def iri(self, path: str) -> str:
         """The absolute IRI of a path under our base (``iri('id/x')``)."""

@@ -67,9 +67,11 @@ class Documents:
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
         self.settings = settings
-        self._cache: LRUCache[tuple[str, str, str | None], Representation] = LRUCache(
+        # keyed on the store's version too: a remote store's data changes under it
+        self._cache: LRUCache[tuple[str, str, str, str | None], Representation] = LRUCache(
             settings.document_cache_size)
         self._lock = threading.Lock()
+        self.hits = self.misses = 0  # cache look-ups, for /metrics
 
     def describe(self, doc: Document) -> Description:
         found = self.store.describe(doc.topic, self.settings.max_description_links)
@@ -77,13 +79,25 @@ class Documents:
             raise ResourceNotFound(f"Nothing is known about <{doc.topic}>")
         return found
 
+    def cached(self, path: str, fmt: Format, lang: str | None = None) -> Representation | None:
+        """The rendering if it is in the cache (cheap enough for the event loop), else None."""
+        key = (self.store.version, path, fmt.name, lang if fmt.kind == "html" else None)
+        with self._lock:  # the same key as get()'s
+            found = self._cache.get(key)
+        if found is not None:
+            self.hits += 1
+        return found
+
     def get(self, path: str, fmt: Format, lang: str | None = None) -> Representation:
         lang = lang if fmt.kind == "html" else None
-        key = (path, fmt.name, lang)
+        version = self.store.version
+        key = (version, path, fmt.name, lang)
         with self._lock:
             cached = self._cache.get(key)
         if cached is not None:
+            self.hits += 1
             return cached
+        self.misses += 1
         doc = resolve(path, self.settings)
         description = self.describe(doc)
         if fmt.kind == "html":
@@ -92,7 +106,7 @@ class Documents:
         else:
             body = rdf.serialize([*description.triples, *self.metadata(doc, description)],
                                  fmt, self.settings.base)
-        rep = Representation(body, fmt, etag(self.store.version, body),
+        rep = Representation(body, fmt, etag(version, body),
                              doc.format_url(fmt), lang)
         with self._lock:
             self._cache[key] = rep

@@ -13,6 +13,7 @@
         ├── MethodNotAllowed            405
         ├── NotAcceptable               406  with the available media types
         ├── PayloadTooLarge             413
+        ├── HeadersTooLarge             431  request line and headers over the limit
         ├── UnsupportedMediaType        415
         └── ServiceUnavailable          503  with Retry-After
             └── QueryTimeout            503  the query ran past its deadline
@@ -135,6 +136,12 @@ class PayloadTooLarge(HttpError):
     status = 413
     title = "Request too large"
     slug = "too-large"
+
+
+class HeadersTooLarge(HttpError):
+    status = 431
+    title = "Request header fields too large"
+    slug = "headers-too-large"
 
 
 class UnsupportedMediaType(HttpError):

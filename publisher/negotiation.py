@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from publisher.errors import NotAcceptable
 
@@ -113,7 +114,14 @@ def choose_format(accept: str | None, offered: Iterable[Format],
     With ``html_needs_preference`` HTML is chosen only when the client names it (or
     text/*) with a q above every other offer: ``*/*`` alone gets the first (RDF) format.
     """
-    offered = tuple(offered)
+    return _choose_format(accept, tuple(offered), html_needs_preference)
+
+
+@lru_cache(maxsize=1024)
+def _choose_format(accept: str | None, offered: tuple[Format, ...],
+                   html_needs_preference: bool) -> Format:
+    """choose_format, remembered: clients send few distinct Accept headers, and this runs on
+    every request (a bounded cache; an unusual header costs one parse)."""
     ranges = parse_accept(accept)
     scored = []
     for index, fmt in enumerate(offered):

@@ -7,11 +7,15 @@ no request ever mixes two versions of the data. Nothing here knows HTTP.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
 from publisher.config import Settings
 from publisher.documents import Documents
+from publisher.result_cache import ResultCache
+from publisher.passthrough import RemoteExecutor
+from publisher.remote import RemoteStore, is_remote
 from publisher.store import OxigraphStore, Store
 from publisher.workers import WorkerPool
 
@@ -24,14 +28,33 @@ class Runtime:
     pool: WorkerPool
     #: per-version caches of the routes (catalogue renderings, graph lists, ...)
     caches: dict[str, Any] = field(default_factory=dict)
+    #: answers to repeated SPARQL queries of this version (publisher.result_cache)
+    results: ResultCache = field(default_factory=ResultCache)
+    #: requests being answered from this runtime (routes/ops.py); a replaced runtime is
+    #: closed when it reaches 0 (publisher/reload.py)
+    in_flight: int = 0
 
     @classmethod
-    def open(cls, settings: Settings) -> Runtime:
-        """Load the store, then fork the query workers so they share the loaded data."""
-        store = OxigraphStore.open(settings)
+    def open(cls, settings: Settings, store: OxigraphStore | None = None) -> Runtime:
+        """Load the store (unless given), then fork the query workers so they share the
+        loaded data."""
+        if store is None and is_remote(settings.store):  # no local data, no workers
+            remote = RemoteStore.open(settings)
+            return cls(settings, remote, Documents(remote, settings),
+                       RemoteExecutor(remote, settings),  # type: ignore[arg-type]
+                       results=ResultCache(settings.result_cache_bytes))
+        store = OxigraphStore.open(settings) if store is None else store
         pool = WorkerPool(store, settings)
         pool.start()
-        return cls(settings, store, Documents(store, settings), pool)
+        return cls(settings, store, Documents(store, settings), pool,
+                   results=ResultCache(settings.result_cache_bytes))
+
+    @classmethod
+    async def load(cls, settings: Settings) -> Runtime:
+        """``open`` for a running server: the store loads in a thread, off the event loop."""
+        if is_remote(settings.store):
+            return cls.open(settings)
+        return cls.open(settings, await asyncio.to_thread(OxigraphStore.open, settings))
 
     async def close(self) -> None:
         await self.pool.close()

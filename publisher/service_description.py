@@ -82,5 +82,13 @@ def description_triples(settings: Settings, sizes: dict[str, int]) -> list[ox.Tr
                   _literal(settings.max_request_body, "integer")),
         ox.Triple(service, ox.NamedNode(limits + "concurrentQueries"),
                   _literal(settings.query_workers, "integer")),
+        ox.Triple(service, ox.NamedNode(limits + "queueWait"),
+                  _literal(f"PT{settings.query_queue_wait:g}S", "dayTimeDuration")),
+        ox.Triple(service, ox.NamedNode(limits + "maxRequestHeaderBytes"),
+                  _literal(settings.max_header_bytes, "integer")),
+        ox.Triple(service, ox.NamedNode(limits + "maxResponseBytes"),
+                  _literal(settings.max_response_bytes, "integer")),
+        ox.Triple(service, ox.NamedNode(limits + "maxConnections"),
+                  _literal(settings.max_connections, "integer")),
     ]
     return triples

@@ -11,10 +11,12 @@ base, every IRI that starts with CANONICAL_BASE is rewritten here, once, at load
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -35,7 +37,12 @@ class SourceFile:
 
     @property
     def format(self) -> ox.RdfFormat:
-        return RDF_SUFFIXES[self.path.suffix]
+        return RDF_SUFFIXES[rdf_suffix(self.path)]
+
+
+def rdf_suffix(path: Path) -> str:
+    """The RDF suffix of a file name, looking through a ``.gz`` (``x.nt.gz`` -> ``.nt``)."""
+    return Path(path.stem).suffix if path.suffix == ".gz" else path.suffix
 
 
 def source_files(settings: Settings) -> list[SourceFile]:
@@ -45,12 +52,13 @@ def source_files(settings: Settings) -> list[SourceFile]:
         if not folder.is_dir():
             raise DataError(f"{folder}: no such directory")
         for path in sorted(folder.rglob("*")):
-            if path.suffix not in RDF_SUFFIXES or not path.is_file():
+            if rdf_suffix(path) not in RDF_SUFFIXES or not path.is_file():
                 continue
             relative = path.relative_to(folder)
             if settings.withhold_personal_data and relative.parts[0] == PERSONAL_FOLDER:
                 continue
             name = f"{folder.name}/{relative.with_suffix('').as_posix()}"
+            name = name.removesuffix(rdf_suffix(path))  # x.nt.gz -> x
             found.append(SourceFile(path, settings.iri(f"graph/{name}")))
     return found
 
@@ -84,20 +92,29 @@ def read_quads(source: SourceFile, base: str) -> Iterator[ox.Quad]:
     """Parse one file into quads of its named graph, raising DataSyntaxError with position."""
     graph = ox.NamedNode(source.graph)
     try:
+        if source.path.suffix == ".gz":
+            with gzip.open(source.path, "rb") as unzipped:
+                yield from _quads(ox.parse(input=unzipped, format=source.format,
+                                           base_iri=CANONICAL_BASE), graph, base)
+            return
         triples = ox.parse(path=source.path, format=source.format, base_iri=CANONICAL_BASE)
-        for triple in triples:
-            s, p, o = triple.subject, triple.predicate, triple.object
-            named = getattr(triple, "graph_name", None)
-            target = graph if named is None or isinstance(named, ox.DefaultGraph) else named
-            if base != CANONICAL_BASE:
-                s, p, o = _rebase(s, base), _rebase(p, base), _rebase(o, base)
-                target = _rebase(target, base)
-            yield ox.Quad(s, p, o, target)
+        yield from _quads(triples, graph, base)
     except SyntaxError as exc:
         raise DataSyntaxError(str(source.path), exc.lineno or 0, exc.offset or 0,
                               _plain_message(exc.msg)) from None
     except OSError as exc:
         raise DataError(f"{source.path}: {exc.strerror or exc}") from None
+
+
+def _quads(triples: Iterator[Any], graph: ox.NamedNode, base: str) -> Iterator[ox.Quad]:
+    for triple in triples:
+        s, p, o = triple.subject, triple.predicate, triple.object
+        named = getattr(triple, "graph_name", None)
+        target = graph if named is None or isinstance(named, ox.DefaultGraph) else named
+        if base != CANONICAL_BASE:
+            s, p, o = _rebase(s, base), _rebase(p, base), _rebase(o, base)
+            target = _rebase(target, base)
+        yield ox.Quad(s, p, o, target)
 
 
 def _plain_message(message: str) -> str:
@@ -115,6 +132,18 @@ def fingerprint(files: list[SourceFile], settings: Settings) -> str:
     for source in files:
         digest.update(source.graph.encode())
         digest.update(source.path.read_bytes())
+    return digest.hexdigest()[:20]
+
+
+def signature(files: list[SourceFile], settings: Settings) -> str:
+    """A digest of what the file system says about the source files (inode, size, mtime and
+    ctime in nanoseconds; ctime cannot be set back by any tool), and of the settings that
+    shape the graph: equal signatures mean the fingerprint is still the same."""
+    digest = hashlib.sha256(f"{settings.base}|{settings.withhold_personal_data}".encode())
+    for source in files:
+        st = source.path.stat()
+        digest.update(f"{source.graph}|{source.path.resolve()}|{st.st_dev}|{st.st_ino}|"
+                      f"{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}\n".encode())
     return digest.hexdigest()[:20]
 
 

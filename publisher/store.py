@@ -17,8 +17,10 @@ from typing import Any, Protocol
 import pyoxigraph as ox
 
 from publisher.config import Settings
+from publisher import diskstore
 from publisher.errors import DataError
-from publisher.source import fingerprint, last_modified, read_quads, source_files
+from publisher.bulkload import Progress, load_files
+from publisher.source import fingerprint, last_modified, signature, source_files
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -76,27 +78,44 @@ class OxigraphStore:
     # -- loading -----------------------------------------------------------------------
 
     @classmethod
-    def open(cls, settings: Settings) -> OxigraphStore:
-        """Load data/ and ontology/ into memory, or open (and if stale, refill) a disk store."""
+    def open(cls, settings: Settings, read_only: bool = False,
+             progress: Progress | None = None) -> OxigraphStore:
+        """Load data/ and ontology/ into memory, or open (and if stale, refill) a disk store.
+
+        ``read_only``: open a disk store that ``publisher load`` (or a primary process) has
+        filled, as one of several processes serving it; a stale store is an error then.
+        ``progress`` is told the source bytes read while (re)filling (bulkload.py)."""
         files = source_files(settings)
-        version = fingerprint(files, settings)
+        stamp = Path(settings.store).with_name(Path(settings.store).name + ".version") \
+            if settings.store else None
+        version = _stamped_version(stamp, files, settings) or fingerprint(files, settings)
         modified = last_modified(files)
+        if read_only and settings.store:
+            if stamp is None or _stamp_lines(stamp)[:1] != [version] \
+                    or not diskstore.holds(Path(settings.store), version):
+                raise DataError(f"store {settings.store} does not hold the current data; "
+                                "run `publisher load` first")
+            try:
+                return cls(ox.Store.read_only(settings.store), version, modified,
+                           Path(settings.store))
+            except OSError as exc:
+                raise DataError(f"cannot open store {settings.store}: {exc}") from None
         if not settings.store:
             store = ox.Store()
-            store.bulk_extend(q for f in files for q in read_quads(f, settings.base))
+            load_files(store, files, settings.base, progress)
             return cls(store, version, modified, None)
         path = Path(settings.store)
+        stamp = path.with_name(path.name + ".version")
         try:
+            diskstore.recover(path)  # after a killed load (diskstore.py)
+            if _stamp_lines(stamp)[:1] != [version] or not diskstore.holds(path, version):
+                # loaded beside the old folder and swapped in whole: a kill loses nothing
+                diskstore.replace(
+                    path, lambda fresh: load_files(fresh, files, settings.base, progress),
+                    version, stamp, f"{version}\n{signature(files, settings)}\n")
             store = ox.Store(str(path))
         except OSError as exc:
             raise DataError(f"cannot open store {path}: {exc}") from None
-        stamp = path.with_name(path.name + ".version")
-        if not stamp.is_file() or stamp.read_text().strip() != version:
-            quads = [q for f in files for q in read_quads(f, settings.base)]  # parse first
-            store.clear()
-            store.bulk_extend(quads)
-            store.flush()
-            stamp.write_text(version + "\n")
         return cls(store, version, modified, path)
 
     # -- reading -----------------------------------------------------------------------
@@ -112,7 +131,10 @@ class OxigraphStore:
     def describe(self, iri: str, max_links: int) -> Description | None:
         """The resource's own triples (with blank-node closure), what defines itself by it
         (hash terms of a vocabulary), incoming links up to ``max_links``, and labels."""
-        node = ox.NamedNode(iri)
+        try:
+            node = ox.NamedNode(iri)
+        except ValueError:  # not an IRI (a path with spaces, quotes, ...): nothing is known
+            return None
         own = _unique(self._closure(self._triples(node)))
         if not own:
             return None
@@ -174,6 +196,23 @@ class OxigraphStore:
         count = next(iter(self.query(
             "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }")))
         return Stats(int(count["n"].value), graphs, self.modified)
+
+
+def _stamp_lines(stamp: Path) -> list[str]:
+    try:
+        return stamp.read_text().split()
+    except OSError:
+        return []
+
+
+def _stamped_version(stamp: Path | None, files: list[Any], settings: Settings) -> str | None:
+    """The version recorded next to a disk store, if the source files are exactly the ones it
+    was computed from (same inode, size, mtime and ctime: see source.signature), so a large
+    store reopens without hashing every source byte again."""
+    lines = _stamp_lines(stamp) if stamp is not None else []
+    if len(lines) == 2 and lines[1] == signature(files, settings):
+        return lines[0]
+    return None
 
 
 def _unique(triples: Iterable[ox.Triple]) -> list[ox.Triple]:

@@ -4,7 +4,8 @@ pyoxigraph cannot cancel a query, so queries never run in the server process. Ea
 ``settings.query_workers`` workers is a process that receives a ``Job`` over a socket
 pair, evaluates it and streams the serialized result back in chunks:
 
-    ("head", truncated) ("data", bytes)* ("end", None)      or      ("error", kind, message)
+    ("head", truncated) ("data", bytes)+ ("end", None)      or      ("error", kind, message)
+    or, for an answer that fits in one chunk,      ("all", truncated, bytes)
 
 * In-memory store: workers are ``os.fork()``-ed from the server after the store is loaded,
   so they share its pages copy-on-write; a replacement can be forked at any time, because
@@ -30,7 +31,7 @@ import stat
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import chain, islice
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -40,7 +41,7 @@ import pyoxigraph as ox
 
 from publisher import results
 from publisher.config import Settings
-from publisher.errors import QueryTimeout, ServiceUnavailable
+from publisher.errors import HttpError, QueryTimeout, ServiceUnavailable
 from publisher.render.rdf import prefixes as rdf_prefixes
 from publisher.sparql import star_order, syntax_error
 from publisher.store import OxigraphStore
@@ -59,6 +60,8 @@ class Job:
     options: dict[str, Any] = field(default_factory=dict)  # sparql.ParsedQuery.options()
     substitutions: dict[str, Any] = field(default_factory=dict)  # variable name -> term
     base: str = ""                   # for Turtle/RDF/XML prefixes
+    max_bytes: int = 0               # of the serialized answer; 0: the pool sets
+                                     # settings.max_response_bytes (past it the stream is cut)
 
 
 # -- the worker side -----------------------------------------------------------------------
@@ -81,22 +84,44 @@ def bounded(first: Iterator[Any], again: Callable[[], Iterator[Any]], max_rows: 
 class _Sink:
     """A file-like object that sends what is written in CHUNK_BYTES pieces."""
 
-    def __init__(self, conn: Connection) -> None:
-        self.conn, self.buffer = conn, bytearray()
+    def __init__(self, conn: Connection, limit: int = 0, whole: bool = False) -> None:
+        self.conn, self.buffer, self.limit, self.written = conn, bytearray(), limit, 0
+        self.whole = whole  # may send ("all", ...) (the pool's workers; see finish)
+        #: ("head", truncated), sent just before the first chunk, or with the whole answer
+        #: as one ("all", truncated, body) message when it fits in a chunk (one wake-up of
+        #: the server instead of three for a small answer)
+        self.head: tuple[str, bool] | None = None
 
     def write(self, data: bytes) -> int:
+        self.written += len(data)
+        if self.limit and self.written > self.limit:
+            raise ServiceUnavailable(f"The answer is larger than the limit of {self.limit} "
+                                     "bytes. Narrow the query or use LIMIT.")
         self.buffer += data
         if len(self.buffer) >= CHUNK_BYTES:
             self.flush()
         return len(data)
 
     def flush(self) -> None:
+        if self.head is not None:
+            self.conn.send(self.head)
+            self.head = None
         if self.buffer:
             self.conn.send(("data", bytes(self.buffer)))
             self.buffer.clear()
 
+    def finish(self) -> None:
+        if self.head is not None and self.whole:
+            self.conn.send(("all", self.head[1], bytes(self.buffer)))
+            self.head = None
+            self.buffer.clear()
+            return
+        self.flush()
+        self.conn.send(("end", None))
 
-def run_job(store: OxigraphStore, job: Job, conn: Connection, buffer_rows: int) -> None:
+
+def run_job(store: OxigraphStore, job: Job, conn: Connection, buffer_rows: int,
+            whole: bool = False) -> None:
     """Evaluate one job and send its messages; errors become an ("error", ...) message."""
     options = dict(job.options)
     if job.base:  # relative IRIs in a query resolve against the endpoint (Protocol 2.1.4)
@@ -110,11 +135,11 @@ def run_job(store: OxigraphStore, job: Job, conn: Connection, buffer_rows: int) 
     def evaluate() -> Any:
         return store.query(job.query, **options)
 
-    sink = _Sink(conn)
+    sink = _Sink(conn, job.max_bytes, whole)
     try:
         found = evaluate()
         if isinstance(found, ox.QueryBoolean):
-            conn.send(("head", False))
+            sink.head = ("head", False)
             sink.write(results.boolean(bool(found), job.format))
         elif isinstance(found, ox.QuerySolutions):
             names = [v.value for v in found.variables]
@@ -123,19 +148,20 @@ def run_job(store: OxigraphStore, job: Job, conn: Connection, buffer_rows: int) 
                 names.sort(key=lambda n: order.index(n) if n in order else len(order))
             truncated, rows = bounded(iter(found), lambda: iter(evaluate()), job.max_rows,
                                       buffer_rows)
-            conn.send(("head", truncated))
+            sink.head = ("head", truncated)
             for piece in results.solutions(names, rows, job.format):
                 sink.write(piece)
         else:
             truncated, triples = bounded(iter(found), lambda: iter(evaluate()), job.max_rows,
                                          buffer_rows)
-            conn.send(("head", truncated))
+            sink.head = ("head", truncated)
             ox.serialize(triples, sink, RDF_FORMATS[job.format],
                          prefixes=rdf_prefixes(job.base) if job.base else None)
-        sink.flush()
-        conn.send(("end", None))
+        sink.finish()
     except SyntaxError as exc:
         conn.send(("error", "syntax", exc.msg))
+    except HttpError as exc:  # from a remote store (publisher.passthrough): keep its status
+        conn.send(("error", "http", exc))
     except Exception as exc:  # noqa: BLE001  (reported to the client; the worker lives on)
         conn.send(("error", "evaluation", str(exc)))
 
@@ -148,7 +174,7 @@ def _serve(store: OxigraphStore, conn: Connection, buffer_rows: int) -> None:
             job = conn.recv()
         except (EOFError, OSError):
             return  # the server has gone
-        run_job(store, job, conn, buffer_rows)
+        run_job(store, job, conn, buffer_rows, whole=True)
 
 
 def _close_inherited_sockets(keep: int) -> None:
@@ -182,14 +208,20 @@ class _Worker:
 class Evaluation:
     """A running query whose head has arrived; ``chunks()`` yields the body once."""
 
-    def __init__(self, pool: WorkerPool, worker: _Worker, truncated: bool) -> None:
+    def __init__(self, pool: WorkerPool, worker: _Worker | None, truncated: bool,
+                 first: tuple[Any, ...] | None = None) -> None:
         self.pool, self.worker, self.truncated = pool, worker, truncated
+        self.first = first  # the first body message, already received (see evaluate)
 
     async def chunks(self) -> AsyncIterator[bytes]:
+        if self.worker is None:  # the whole answer came in one message, the worker is free
+            if self.first is not None and self.first[1]:
+                yield self.first[1]
+            return
         finished = False
         try:
             while True:
-                message = await self.pool._receive(self.worker)
+                message, self.first = self.first or await self.pool._receive(self.worker), None
                 if message[0] == "data":
                     yield message[1]
                 elif message[0] == "end":
@@ -283,6 +315,8 @@ class WorkerPool:
     async def evaluate(self, job: Job) -> Evaluation:
         """Run a job; returns once the head is known. Raises QueryTimeout, ServiceUnavailable
         (all workers busy) or the error the worker reported (see ``error_from``)."""
+        if not job.max_bytes:
+            job = replace(job, max_bytes=self.settings.max_response_bytes)
         loop = asyncio.get_running_loop()
         try:
             worker = await asyncio.wait_for(self._idle.get(), self.settings.query_queue_wait)
@@ -293,11 +327,20 @@ class WorkerPool:
         try:
             worker.conn.send(job)
             message = await self._receive(worker)
+            # and the first body message: an error in it (max_bytes, a failing evaluation)
+            # still gets its own status, since nothing has been sent to the client yet
+            first = await self._receive(worker) if message[0] == "head" else None
         except BaseException:
             self._done(worker, healthy=False)
             raise
-        if message[0] == "head":
-            return Evaluation(self, worker, bool(message[1]))
+        if message[0] == "all":
+            self._done(worker, healthy=True)
+            return Evaluation(self, None, bool(message[1]), ("data", message[2]))
+        if message[0] == "head" and first is not None:
+            if first[0] == "error":
+                self._done(worker, healthy=True)
+                raise error_from(first)
+            return Evaluation(self, worker, bool(message[1]), first)
         self._done(worker, healthy=message[0] == "error")
         raise error_from(message)
 
@@ -352,6 +395,9 @@ def error_from(message: tuple[Any, ...]) -> Exception:
     """The HttpError for a worker's ("error", kind, text) message."""
     from publisher.errors import BadRequest  # noqa: PLC0415
 
+    if message[1] == "http":
+        error: Exception = message[2]
+        return error
     if message[1] == "syntax":
         return syntax_error(message[2])
     return BadRequest(f"The query could not be evaluated: {message[2]}")

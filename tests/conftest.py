@@ -35,8 +35,9 @@ def free_port() -> int:
 class Server:
     """A publisher running in its own process on 127.0.0.1."""
 
-    def __init__(self, *extra_args: str, env: dict[str, str] | None = None) -> None:
-        self.port = free_port()
+    def __init__(self, *extra_args: str, env: dict[str, str] | None = None,
+                 port: int | None = None) -> None:
+        self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}/"
         self.log = ARTIFACTS / f"server-{self.port}.log"
         ARTIFACTS.mkdir(exist_ok=True)

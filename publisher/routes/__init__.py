@@ -4,6 +4,7 @@ response, conditional-request handling and the standard headers of a representat
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from email.utils import formatdate, parsedate_to_datetime
 from typing import Annotated
 
@@ -19,21 +20,23 @@ from publisher.store import Store
 PROBLEM_JSON = "application/problem+json"
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     store: Store = request.app.state.runtime.store
     return store
 
 
-def get_documents(request: Request) -> Documents:
+async def get_documents(request: Request) -> Documents:
     documents: Documents = request.app.state.runtime.documents
     return documents
 
 
+# The dependencies are async only so that FastAPI calls them on the event loop: a plain
+# ``def`` dependency is run in the thread pool, a thread hop per request for an attribute read.
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[Store, Depends(get_store)]
 DocumentsDep = Annotated[Documents, Depends(get_documents)]
@@ -45,6 +48,9 @@ _PROBLEM_FORMATS = (Format("problem", PROBLEM_JSON, "json", "problem", ("applica
 def problem_response(request: Request, error: PublisherError) -> Response:
     """RFC 9457 problem+json, or an HTML error page for clients that prefer HTML."""
     headers = {"Vary": "Accept", "Cache-Control": "no-store", **error.headers()}
+    metrics = getattr(request.app.state, "metrics", None)
+    if metrics is not None:  # counted by problem type (publisher/metrics.py)
+        metrics.problem(error.slug, request.url.path.startswith(("/sparql", "/api/queries")))
     try:
         wanted = choose_format(request.headers.get("accept"), _PROBLEM_FORMATS)
     except PublisherError:
@@ -61,6 +67,7 @@ def problem_response(request: Request, error: PublisherError) -> Response:
     return Response(content, error.status, headers, media_type=PROBLEM_JSON)
 
 
+@lru_cache(maxsize=64)
 def http_date(timestamp: float) -> str:
     return formatdate(timestamp, usegmt=True)
 

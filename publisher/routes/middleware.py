@@ -18,11 +18,13 @@ Pure ASGI rather than BaseHTTPMiddleware: headers are added without buffering bo
 
 from __future__ import annotations
 
+import itertools
 import re
 import uuid
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -90,7 +92,17 @@ class HeadAsGet:
                 return
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, send_headers_only)
+        as_get = {**scope, "method": "GET"}
+        try:
+            await self.app(as_get, receive, send_headers_only)
+        finally:  # the matched route, for metrics by route template (routes/ops.py)
+            scope.setdefault("route", as_get.get("route"))
+
+
+#: Generated ids: 16 random hex digits per process, then a counter (32 hex digits in all,
+#: unique without a system call per request as uuid4 makes).
+_ID_PREFIX = uuid.uuid4().hex[:16]
+_ID_COUNTER = itertools.count(1)
 
 
 def _request_id(scope: Scope) -> str:
@@ -99,4 +111,17 @@ def _request_id(scope: Scope) -> str:
             text = value.decode("latin-1")
             if REQUEST_ID.match(text):
                 return text
-    return uuid.uuid4().hex
+    return f"{_ID_PREFIX}{next(_ID_COUNTER) & 0xFFFFFFFFFFFFFFFF:016x}"
+
+
+class GZipWhenAsked(GZipMiddleware):
+    """Starlette's GZip (bodies above ``minimum_size``), entered only when the request
+    accepts gzip: other requests skip its responder wrapper entirely."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for name, value in scope["headers"]:
+                if name == b"accept-encoding" and b"gzip" in value:
+                    await super().__call__(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)

@@ -13,12 +13,13 @@ import inspect
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 
 from publisher.config import Settings
 from publisher.errors import BadRequest
 from publisher.named_queries import NamedQuery, Parameter, load_named_queries
 from publisher.negotiation import RESULT_FORMATS, choose_format
+from publisher.routes.sparql import answer
 from publisher.workers import Job, WorkerPool
 
 TYPES: dict[str, type] = {"iri": str, "string": str, "integer": int, "language": str,
@@ -80,12 +81,9 @@ def _endpoint(query: NamedQuery) -> Any:
         fmt = choose_format(request.headers.get("accept"), RESULT_FORMATS)
         job = Job(query.text, fmt.name, settings.max_rows, {"use_default_graph_as_union": True},
                   {variable.value: term for variable, term in bound.items()}, settings.base)
-        evaluation = await pool.evaluate(job)
-        headers = {"Vary": "Accept", "Cache-Control": "public, max-age=60",
-                   "X-SPARQL-Truncated": "true" if evaluation.truncated else "false",
-                   "X-SPARQL-Max-Rows": str(settings.max_rows)}
-        return StreamingResponse(evaluation.chunks(), media_type=fmt.content_type,
-                                 headers=headers)
+        headers = {"Vary": "Accept", "X-SPARQL-Max-Rows": str(settings.max_rows)}
+        return await answer(request, request.app.state.runtime.store, pool, job,
+                            fmt.content_type, headers)
 
     parameters = [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD,
                                     annotation=Request)]

@@ -6,17 +6,21 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+from urllib.parse import quote
+
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
-from publisher.documents import Document, Representation, resolve
+from publisher.documents import Document, Documents, Representation, resolve
 from publisher.errors import BadRequest
 from publisher.negotiation import BY_EXTENSION, DOCUMENT_FORMATS, by_name_or_extension, \
     choose_format
 from publisher.render import html
 from publisher.render.rdf import CONTEXT_PATH, context_bytes
 from publisher.config import Settings
-from publisher.routes import DocumentsDep, SettingsDep, StoreDep, http_date, not_modified
+from publisher.routes import SettingsDep, StoreDep, http_date, not_modified
 from publisher.store import Store
 
 router = APIRouter(tags=["Linked Data"])
@@ -30,7 +34,8 @@ def thing(path: str, request: Request, settings: SettingsDep) -> Response:
 
     The query string (``?lang=en``, ``?format=``) travels along to the document.
     """
-    document = settings.iri(f"doc/{path}")
+    # header values are Latin-1: the path goes out percent-encoded (a non-ASCII path was a 500)
+    document = settings.iri("doc/" + quote(path, safe="/:@!$&'()*+,;=~"))
     query = request.url.query
     return RedirectResponse(document + (f"?{query}" if query else ""), status_code=303,
                             headers={"Cache-Control": CACHE_CONTROL,
@@ -45,20 +50,23 @@ def jsonld_context(request: Request, settings: SettingsDep, store: StoreDep) -> 
     return respond(request, rep, {"Content-Type": "application/ld+json"}, store.version_time())
 
 
+# The two hottest routes are async and read the runtime from app.state rather than through
+# dependencies: a rendered document is answered from the cache on the event loop (no thread
+# hop, no dependency solving); only a miss renders, in the thread pool (bench/RESULTS.md).
 @router.get("/doc/{path:path}", summary="A resource document")
-def document(path: str, request: Request, settings: SettingsDep, documents: DocumentsDep,
-             store: StoreDep) -> Response:
-    return _negotiated("doc/" + path, request, settings, documents, store)
+async def document(path: str, request: Request) -> Response:
+    return await _negotiated("doc/" + path, request)
 
 
 @router.get("/def/{path:path}", summary="Our vocabulary and shapes")
-def definition(path: str, request: Request, settings: SettingsDep, documents: DocumentsDep,
-               store: StoreDep) -> Response:
-    return _negotiated("def/" + path, request, settings, documents, store)
+async def definition(path: str, request: Request) -> Response:
+    return await _negotiated("def/" + path, request)
 
 
-def _negotiated(path: str, request: Request, settings: SettingsDep, documents: DocumentsDep,
-                store: StoreDep) -> Response:
+async def _negotiated(path: str, request: Request) -> Response:
+    settings: Settings = request.app.state.settings
+    runtime = request.app.state.runtime
+    documents: Documents = runtime.documents
     stem, dot, suffix = path.rpartition(".")
     by_suffix = BY_EXTENSION.get(suffix) if dot and "/" not in suffix else None
     negotiated = by_suffix is None
@@ -66,16 +74,27 @@ def _negotiated(path: str, request: Request, settings: SettingsDep, documents: D
         path = stem
     doc = resolve(path, settings)
     fmt = by_suffix or requested_format(request)
-    lang = html.request_language(request.query_params.get("lang"),
-                                 request.headers.get("accept-language"))
-    rep = documents.get(doc.path, fmt, lang)
-    return document_response(request, doc, rep, negotiated, settings, store)
+    query_lang = request.query_params.get("lang") if request.scope["query_string"] else None
+    lang = html.request_language(query_lang, request.headers.get("accept-language")) \
+        if fmt.kind == "html" or query_lang is not None else None  # only HTML has languages
+    rep = documents.cached(doc.path, fmt, lang)
+    if rep is None:
+        rep = await run_in_threadpool(documents.get, doc.path, fmt, lang)
+    return document_response(request, doc, rep, negotiated, settings, runtime.store)
 
 
 def document_response(request: Request, doc: Document, rep: Representation, negotiated: bool,
                       settings: Settings, store: Store, extra_links: str = "") -> Response:
     """A document's answer: type, location, alternates, Vary, language and validators.
-    (HTML gets the site-wide discovery links from the middleware, so not ``extra_links``.)"""
+    (HTML gets the site-wide discovery links from the middleware, so not ``extra_links``.)
+    The encoded headers of a 200 are kept with the rendering they belong to (the same
+    representation always gets the same headers), so a repeated request only adds its
+    Content-Length."""
+    modified = store.version_time()
+    key = (rep.etag, rep.location, rep.language, negotiated, extra_links, modified)
+    raw = _RAW_HEADERS.get(key)
+    if raw is not None and not _conditional(request):
+        return _Ready(rep.body, raw)
     links = document_links(doc, settings.base)
     if extra_links and rep.format.kind != "html":
         links += ", " + extra_links
@@ -87,7 +106,32 @@ def document_response(request: Request, doc: Document, rep: Representation, nego
         headers["Vary"] = ", ".join(vary)
     if rep.language:
         headers["Content-Language"] = rep.language
-    return respond(request, rep, headers, store.version_time())
+    response = respond(request, rep, headers, modified)
+    if response.status_code == 200:
+        if len(_RAW_HEADERS) >= _RAW_HEADERS_MAX:
+            _RAW_HEADERS.clear()
+        _RAW_HEADERS[key] = [h for h in response.raw_headers if h[0] != b"content-length"]
+    return response
+
+
+#: encoded 200 headers by representation (a plain dict: also used from the thread pool)
+_RAW_HEADERS: dict[tuple[object, ...], list[tuple[bytes, bytes]]] = {}
+_RAW_HEADERS_MAX = 50_000
+
+
+def _conditional(request: Request) -> bool:
+    return any(name in (b"if-none-match", b"if-modified-since")
+               for name, _ in request.scope["headers"])
+
+
+class _Ready(Response):
+    """A 200 with a body and headers that were encoded before."""
+
+    def __init__(self, body: bytes, raw_headers: list[tuple[bytes, bytes]]) -> None:
+        self.status_code = 200
+        self.background = None
+        self.body = body
+        self.raw_headers = [*raw_headers, (b"content-length", str(len(body)).encode())]
 
 
 def requested_format(request: Request):  # type: ignore[no-untyped-def]
@@ -101,6 +145,7 @@ def requested_format(request: Request):  # type: ignore[no-untyped-def]
     return choose_format(request.headers.get("accept"), DOCUMENT_FORMATS)
 
 
+@lru_cache(maxsize=4096)
 def document_links(doc: Document, base: str) -> str:
     links = [f'<{doc.format_url(f)}>; rel="alternate"; type="{f.media_type}"'
              for f in DOCUMENT_FORMATS]

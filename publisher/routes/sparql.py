@@ -9,7 +9,6 @@ table on that page, so it works without JavaScript.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -33,6 +32,7 @@ from publisher.negotiation import (
 )
 from publisher.render import html
 from publisher.named_queries import NamedQuery, load_named_queries
+from publisher.result_cache import ResultCache, cache_key, etag
 from publisher.render.rdf import prefixes, serialize
 from publisher.routes import SettingsDep, StoreDep, not_modified
 from publisher.service_description import description_triples
@@ -50,7 +50,7 @@ SD_FORMATS = (BY_NAME["turtle"], BY_NAME["jsonld"], BY_NAME["rdfxml"], BY_NAME["
               BY_NAME["html"])
 
 
-def get_pool(request: Request) -> WorkerPool:
+async def get_pool(request: Request) -> WorkerPool:  # async: no thread hop
     pool: WorkerPool = request.app.state.runtime.pool
     return pool
 
@@ -133,29 +133,42 @@ def _result_format(token: str | None, accept: str | None, kind: str) -> Format:
     return choose_format(accept, offered)
 
 
-def _etag(store: Store, parsed: sparql.ParsedQuery, fmt: Format, max_rows: int) -> str:
-    key = json.dumps([store.version, parsed.text, parsed.options(), fmt.name, max_rows])
-    return f'W/"q-{hashlib.sha256(key.encode()).hexdigest()[:24]}"'
-
-
 async def _results(request: Request, settings: Settings, store: Store, pool: WorkerPool,
                    parsed: sparql.ParsedQuery, fmt: Format, token: str | None) -> Response:
     headers = {"Vary": "Accept", "X-SPARQL-Max-Rows": str(settings.max_rows)}
-    if request.method in ("GET", "HEAD"):
-        headers["ETag"] = _etag(store, parsed, fmt, settings.max_rows)
-        headers["Cache-Control"] = CACHE_CONTROL
-        if not_modified(request, headers["ETag"], store.version_time()):
-            return Response(status_code=304, headers=headers)
     if token:
         headers["Content-Disposition"] = f'inline; filename="result.{fmt.extension}"'
     job = Job(parsed.text, fmt.name, settings.max_rows, parsed.options(), base=settings.base)
+    return await answer(request, store, pool, job, fmt.content_type, headers)
+
+
+async def answer(request: Request, store: Store, pool: WorkerPool, job: Job,
+                 content_type: str, headers: dict[str, str]) -> Response:
+    """Evaluate a job and stream its answer. GET (and HEAD) answers carry an ETag and
+    Cache-Control and are answered from the result cache when the same query has been
+    answered completely under the same data version (publisher.result_cache); POST is
+    always evaluated."""
+    if request.method not in ("GET", "HEAD"):
+        evaluation = await pool.evaluate(job)
+        headers["X-SPARQL-Truncated"] = "true" if evaluation.truncated else "false"
+        return StreamingResponse(evaluation.chunks(), media_type=content_type, headers=headers)
+    cache: ResultCache = request.app.state.runtime.results
+    key = cache_key(store.version, job.query, job.options, job.format, job.max_rows,
+                    job.substitutions)
+    headers["ETag"] = etag(key)
+    headers["Cache-Control"] = CACHE_CONTROL
+    if not_modified(request, headers["ETag"], store.version_time()):
+        return Response(status_code=304, headers=headers)
+    found = cache.get(key)
+    if found is not None:
+        headers["X-SPARQL-Truncated"] = "false"
+        return Response(found.body, media_type=found.content_type, headers=headers)
     evaluation = await pool.evaluate(job)
     headers["X-SPARQL-Truncated"] = "true" if evaluation.truncated else "false"
-    if request.method == "HEAD":
-        async for _ in evaluation.chunks():
-            pass
-        return Response(headers=headers, media_type=fmt.content_type)
-    return StreamingResponse(evaluation.chunks(), media_type=fmt.content_type, headers=headers)
+    chunks = evaluation.chunks()
+    if not evaluation.truncated:
+        chunks = cache.keep(key, chunks, content_type)
+    return StreamingResponse(chunks, media_type=content_type, headers=headers)
 
 
 # -- no query: Service Description or query page -------------------------------------------

@@ -1,0 +1,110 @@
+"""Answers to repeated SPARQL queries, kept in memory and bounded by bytes. Pure.
+
+A key names everything an answer depends on: the data version (``Store.version``, the
+fingerprint of the source files), the query text normalised (comments dropped, runs of
+white space made one space, nothing else touched), the engine options (the protocol
+dataset), the substitutions of a named query, the result format and the row limit. A data
+change gives a new version, so an old answer can never match a new request; a reload also
+replaces the whole cache with the Runtime that holds it.
+
+Only complete answers are kept: not truncated by ``max_rows``, streamed to the end, and no
+larger than a fraction of the cache. The routes decide what is cacheable (GET and HEAD,
+never POST) and send the key's digest as the ETag, so a CDN can keep the answer too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cachetools import LRUCache
+
+#: white space and comments outside strings and IRIs; strings and IRIs are matched whole so
+#: that what is inside them is never touched.
+_SPACE = re.compile(r"""
+    (?P<keep>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
+            |'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*"|<[^<>"{}|^`\\\x00-\x20]*>)
+  | (?P<space>(?:\s|\#[^\n\r]*)+)
+""", re.VERBOSE)
+
+
+def normalise(query: str) -> str:
+    """The query with comments dropped and white space collapsed, outside strings and IRIs.
+
+    Adjacent characters stay adjacent (``12`` is never ``1 2``), so two texts normalise
+    alike only when the engine reads them alike."""
+    return _SPACE.sub(lambda m: m["keep"] or " ", query).strip()
+
+
+def cache_key(version: str, query: str, options: Mapping[str, Any], fmt: str, max_rows: int,
+              substitutions: Mapping[str, Any] | None = None) -> str:
+    """A digest of everything the answer depends on; also the answer's ETag."""
+    bound = sorted((name, str(term)) for name, term in (substitutions or {}).items())
+    text = json.dumps([version, normalise(query), options, bound, fmt, max_rows],
+                      sort_keys=True, default=str)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def etag(key: str) -> str:
+    return f'W/"q-{key}"'
+
+
+@dataclass(frozen=True)
+class Answer:
+    body: bytes
+    content_type: str
+
+
+class ResultCache:
+    """An LRU of complete answers, bounded by the sum of their sizes in bytes."""
+
+    def __init__(self, max_bytes: int = 64_000_000, max_entry_fraction: int = 8) -> None:
+        self.max_bytes = max_bytes
+        self.max_entry = max_bytes // max_entry_fraction
+        self._answers: LRUCache[str, Answer] = LRUCache(
+            max(max_bytes, 1), getsizeof=lambda a: len(a.body) + 200)
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: str) -> Answer | None:
+        found = self._answers.get(key)
+        if found is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return found
+
+    def put(self, key: str, answer: Answer) -> None:
+        if self.max_bytes > 0 and len(answer.body) <= self.max_entry:
+            self._answers[key] = answer
+
+    @property
+    def size(self) -> int:
+        return int(self._answers.currsize)
+
+    def __len__(self) -> int:
+        return len(self._answers)
+
+    async def keep(self, key: str, chunks: AsyncIterator[bytes],
+                   content_type: str) -> AsyncIterator[bytes]:
+        """Pass ``chunks`` through and keep the whole answer if it streamed to the end
+        (a cut stream or a client that went away leaves nothing behind)."""
+        parts: list[bytes] | None = []
+        size = 0
+        async for chunk in chunks:
+            if parts is not None:
+                size += len(chunk)
+                if size > self.max_entry:
+                    parts = None
+                else:
+                    parts.append(chunk)
+            yield chunk
+        if parts is not None:
+            self.put(key, Answer(b"".join(parts), content_type))
+
+
+__all__ = ["Answer", "ResultCache", "cache_key", "etag", "normalise"]

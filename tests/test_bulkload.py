@@ -1,0 +1,129 @@
+"""publisher/bulkload.py and `publisher load`: N-Triples, Turtle and N-Quads, gzipped or not,
+land in the on-disk store with every triple counted, each file in its own graph; a current
+store is left alone, a changed file is loaded again, and a read-only opener never serves a
+store older than the files."""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from publisher import cli
+from publisher.config import Settings
+from publisher.errors import DataError
+from publisher.store import OxigraphStore
+
+SPEC = importlib.util.spec_from_file_location(
+    "bench_generate", Path(__file__).resolve().parent.parent / "bench" / "generate.py")
+assert SPEC and SPEC.loader
+generate = importlib.util.module_from_spec(SPEC)
+SPEC.loader.exec_module(generate)
+
+BASE = "https://data.uppsala.se/"
+FORMATS = {"nt": ox.RdfFormat.N_TRIPLES, "ttl": ox.RdfFormat.TURTLE, "nq": ox.RdfFormat.N_QUADS}
+
+
+def _triples(count: int, seed: int = 3) -> list[ox.Triple]:
+    text = "\n".join(generate.generate(count, seed=seed)) + "\n"
+    return list(dict.fromkeys(ox.parse(text.encode(), format=ox.RdfFormat.N_TRIPLES)))
+
+
+def _write(path: Path, triples: list[ox.Triple], graph: str | None = None) -> None:
+    suffix = path.name.removesuffix(".gz").rsplit(".", 1)[1]
+    if suffix == "nq":  # half in the file's own (default) graph, half in a named one
+        half = len(triples) // 2
+        items: list[object] = [ox.Quad(t.subject, t.predicate, t.object) for t in triples[:half]]
+        items += [ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(graph or BASE + "g/x"))
+                  for t in triples[half:]]
+    else:
+        items = list(triples)
+    body = ox.serialize(items, format=FORMATS[suffix],
+                        prefixes={"schema": "http://schema.org/"} if suffix == "ttl" else None)
+    path.write_bytes(gzip.compress(body) if path.name.endswith(".gz") else body)
+
+
+def _folders(tmp_path: Path) -> tuple[Path, Path, Path]:
+    data, ontology = tmp_path / "data", tmp_path / "ontology"
+    data.mkdir()
+    ontology.mkdir()
+    return data, ontology, tmp_path / "db"
+
+
+def _load(data: Path, ontology: Path, store: Path, *extra: str) -> int:
+    return cli.main(["load", "--store", str(store), "--data-dir", str(data), "--ontology-dir",
+                     str(ontology), *extra])
+
+
+def _count(store: Path) -> tuple[int, set[str]]:
+    opened = ox.Store.read_only(str(store))
+    graphs = {g.value for g in opened.named_graphs()}
+    return len(opened), graphs
+
+
+@pytest.mark.parametrize("name", ["part.nt", "part.nt.gz", "part.ttl", "part.ttl.gz",
+                                  "part.nq", "part.nq.gz"])
+def test_each_format_loads_completely(tmp_path: Path, name: str,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    data, ontology, store = _folders(tmp_path)
+    triples = _triples(3000)
+    _write(data / name, triples)
+    assert _load(data, ontology, store) == 0
+    count, graphs = _count(store)
+    assert count == len(triples)
+    assert BASE + "graph/data/part" in graphs  # x.nt.gz is the graph of x, as x.nt is
+    if ".nq" in name:
+        assert BASE + "g/x" in graphs
+    assert f"{count} quads" in capsys.readouterr().out
+
+
+def test_a_current_store_is_kept_and_a_changed_file_reloaded(tmp_path: Path) -> None:
+    data, ontology, store = _folders(tmp_path)
+    _write(data / "a.nt.gz", _triples(2000))
+    _write(ontology / "b.ttl", _triples(500, seed=9))
+    assert _load(data, ontology, store) == 0
+    stamp = store.with_name("db.version")
+    first = stamp.read_text().split()
+    assert len(first) == 2  # the version and the file signature it was computed from
+    count, _ = _count(store)
+    assert _load(data, ontology, store) == 0
+    assert stamp.read_text().split() == first and _count(store)[0] == count
+
+    more = _triples(2100)
+    _write(data / "a.nt.gz", more)
+    settings = Settings(data_dir=data, ontology_dir=ontology, store=str(store))
+    with pytest.raises(DataError, match="does not hold the current data"):
+        OxigraphStore.open(settings, read_only=True)  # readers never serve an old store
+    assert _load(data, ontology, store) == 0
+    assert stamp.read_text().split()[0] != first[0]
+    assert _count(store)[0] == len(set(more)) + len(set(_triples(500, seed=9)))
+    reader = OxigraphStore.open(settings, read_only=True)
+    assert reader.version == stamp.read_text().split()[0]
+
+
+def test_the_same_bytes_rewritten_keep_their_version(tmp_path: Path) -> None:
+    data, ontology, store = _folders(tmp_path)
+    _write(data / "a.nt", _triples(500))
+    assert _load(data, ontology, store) == 0
+    version = store.with_name("db.version").read_text().split()[0]
+    (data / "a.nt").write_bytes((data / "a.nt").read_bytes())  # new mtime, same content
+    settings = Settings(data_dir=data, ontology_dir=ontology, store=str(store))
+    assert OxigraphStore.open(settings, read_only=True).version == version
+
+
+def test_a_syntax_error_names_the_file_and_line(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    data, ontology, store = _folders(tmp_path)
+    (data / "bad.nt").write_text('<http://a> <http://b> "ok" .\n<http://a> <http://b> oops .\n')
+    assert _load(data, ontology, store) == 2
+    assert f"{data / 'bad.nt'}:2:" in capsys.readouterr().err
+    assert not store.with_name("db.version").exists()
+
+
+def test_load_needs_a_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data, ontology, _ = _folders(tmp_path)
+    assert cli.main(["load", "--data-dir", str(data), "--ontology-dir", str(ontology)]) == 2
+    assert "--store" in capsys.readouterr().err
