@@ -212,7 +212,7 @@ def rdflib_start(data_file: Path, work: Path) -> Running:
     port = free_port()
     command = pinned([str(VENV / "bin" / "rdflib-endpoint"), "serve", "--host", "127.0.0.1",
                       "--port", str(port), str(data_file)])
-    return _start("rdflib-endpoint", command, port, "/sparql?query=ASK%7B%7D",
+    return _start("rdflib-endpoint", command, port, "/?query=ASK%7B%7D",  # served at /
                   work / "rdflib.log", headers={"Accept": JSON_RESULTS}, timeout=1800)
 
 

@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -115,7 +114,7 @@ class Bench:
             self.put(measure, peer, f"failed: {str(exc)[:160]}")
             return None
 
-    def wrk(self, port: int, name: str, requests: list[tuple[str, str, dict[str, str], str]],
+    def wrk(self, port: int, name: str, requests: list[w.Request],
             connections: int, pin: bool = True) -> w.WrkResult | str:
         script = w.lua_script(self.scripts, name, requests)
         w.wrk(port, script, connections, 1, pin=pin)  # warm-up: caches, JIT, connections
@@ -132,7 +131,7 @@ class Bench:
                 self.put(f"deref {fmt} c{c}", peer, self.wrk(port, f"{peer}-{fmt}-{c}",
                                                             requests, c))
 
-    def sparql_set(self, peer: str, port: int, how: Callable[[str], tuple[str, str, dict[str, str], str]],
+    def sparql_set(self, peer: str, port: int, how: Callable[[str], w.Request],
                    runs: int = 30, budget: float = 6.0) -> None:
         for name in QUERIES:
             method, path, headers, body = how(query(name, self.cities))
@@ -140,7 +139,7 @@ class Bench:
                      w.latency(port, method, path, headers, body or None, runs, budget))
 
     def small_select(self, peer: str, port: int,
-                     how: Callable[[str], tuple[str, str, dict[str, str], str]]) -> None:
+                     how: Callable[[str], w.Request]) -> None:
         request = how(query(SMALL, self.cities))
         self.put("small SELECT c32", peer, self.wrk(port, f"{peer}-small", [request], 32))
 
@@ -174,11 +173,11 @@ class Bench:
             self.deref("publisher", running.port, lambda p: f"/doc/{p}")
             self._ceiling_bodies(running.port)
 
-            def post(text: str) -> tuple[str, str, dict[str, str], str]:
+            def post(text: str) -> w.Request:
                 return ("POST", "/sparql", {"Accept": JSON_RESULTS, "Content-Type":
                         "application/x-www-form-urlencoded"}, w.form(text))
 
-            def get(text: str) -> tuple[str, str, dict[str, str], str]:
+            def get(text: str) -> w.Request:
                 return ("GET", "/sparql?" + w.form(text), {"Accept": JSON_RESULTS}, "")
 
             self.sparql_set("publisher", running.port, post)
@@ -278,7 +277,7 @@ class Bench:
         try:
             self.put("restart s", "oxigraph", f"{running.ready_seconds:.2f}")
 
-            def post(text: str) -> tuple[str, str, dict[str, str], str]:
+            def post(text: str) -> w.Request:
                 return ("POST", "/query", {"Accept": JSON_RESULTS,
                         "Content-Type": "application/sparql-query"}, text)
 
@@ -318,7 +317,7 @@ class Bench:
         try:
             self.put("restart s", "virtuoso", f"{running.ready_seconds:.2f}")
 
-            def post(text: str) -> tuple[str, str, dict[str, str], str]:
+            def post(text: str) -> w.Request:
                 return ("POST", "/sparql", {"Accept": JSON_RESULTS,
                         "Content-Type": "application/x-www-form-urlencoded"}, w.form(text))
 
@@ -337,8 +336,8 @@ class Bench:
         try:
             self.put("load s", "rdflib-endpoint", f"{running.ready_seconds:.2f} (at start)")
 
-            def post(text: str) -> tuple[str, str, dict[str, str], str]:
-                return ("POST", "/sparql", {"Accept": JSON_RESULTS,
+            def post(text: str) -> w.Request:
+                return ("POST", "/", {"Accept": JSON_RESULTS,  # `serve` answers at /
                         "Content-Type": "application/x-www-form-urlencoded"}, w.form(text))
 
             self.sparql_set("rdflib-endpoint", running.port, post, runs=10, budget=20.0)
@@ -398,7 +397,7 @@ def _num(value: Any, attr: str = "rps") -> float | None:
     if isinstance(value, dict):
         return value.get(attr)
     try:
-        return float(str(value).split()[0].split("/")[0])
+        return float(str(value).split()[0].split("/")[0].replace(",", ""))
     except (ValueError, IndexError):
         return None
 
@@ -428,7 +427,7 @@ def ratios(measure: str, row: dict[str, Any]) -> str:
             fastest = min(v for v in (get("virtuoso"), ox, get("rdflib-endpoint")) if v)
             out.append(f"repeat {repeat:.2f} ms vs best peer {fastest:.2f}")
         if get("rdflib-endpoint"):
-            out.append(f"rdflib {get('rdflib-endpoint') / ours:.0f}× slower")  # type: ignore[operator]
+            out.append(f"rdflib {get('rdflib-endpoint') / ours:.1f}× ours")  # type: ignore[operator]
     if measure.startswith("stream") and ours and get("oxigraph"):
         out.append(f"ttfb {ours / get('oxigraph'):.2f}× Oxigraph")  # type: ignore[operator]
     return "; ".join(out)
@@ -450,6 +449,9 @@ def table(n: int, r: dict[str, Any]) -> str:
         lines.append(f"Load rate: publisher {rates['publisher']:,.0f} triples/s, Oxigraph "
                      f"{rates['oxigraph']:,.0f} triples/s "
                      f"({rates['publisher'] / rates['oxigraph']:.2f}×).")
+    one, two = (_num(r.get(f"workers={k} turtle c32", {}).get("publisher")) for k in (1, 2))
+    if one and two:
+        lines.append(f"Workers: 2 give {two / one:.2f}× the throughput of 1.")
     rss = r.get("_rss_total", {})
     if rss.get("publisher") and rss.get("oxigraph"):
         lines.append(f"Peak RSS (all processes): publisher {rss['publisher']:.0f} MB, Oxigraph "

@@ -20,15 +20,19 @@ WRK = shutil.which("wrk")
 WRK_CPU, SERVER_CPU = "1", "0"
 
 
-def lua_script(folder: Path, name: str, requests: list[tuple[str, str, dict[str, str], str]]) -> Path:
+Request = tuple[str, str, dict[str, str], str]  # method, path, headers, body ("" for none)
+
+
+def lua_script(folder: Path, name: str, requests: list[Request]) -> Path:
     """A wrk script cycling through (method, path, headers, body) requests."""
     def quote(text: str) -> str:
         return "[==[" + text + "]==]"
 
-    rows = ",\n".join(
-        "{" + f"{quote(m)}, {quote(p)}, {{" + ", ".join(
-            f"[ {quote(k)} ] = {quote(v)}" for k, v in h.items()) + f"}}, {quote(b) if b else 'nil'}" + "}"
-        for m, p, h, b in requests)
+    def row(method: str, path: str, headers: dict[str, str], body: str) -> str:
+        fields = ", ".join(f"[ {quote(k)} ] = {quote(v)}" for k, v in headers.items())
+        return f"{{{quote(method)}, {quote(path)}, {{{fields}}}, {quote(body) if body else 'nil'}}}"
+
+    rows = ",\n".join(row(*request) for request in requests)
     script = folder / f"{name}.lua"
     script.write_text(f"""local reqs = {{
 {rows}
@@ -59,7 +63,8 @@ def wrk(port: int, script: Path, connections: int, seconds: float, threads: int 
         pin: bool = True) -> WrkResult | str:
     if WRK is None:
         return "wrk not installed"
-    command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(seconds))}s",
+    duration = f"{max(1, round(seconds))}s"
+    command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", duration,
                "--latency", "-s", str(script), f"http://127.0.0.1:{port}"]
     if pin and shutil.which("taskset"):
         command = ["taskset", "-c", WRK_CPU, *command]

@@ -199,15 +199,14 @@ def _exit_cleanly(signum: int, frame: Any) -> None:
 
 
 def _serve_workers(settings: Settings, args: argparse.Namespace) -> int:
-    """Several uvicorn worker processes on one port. Each builds its app from the
-    environment (app.create_app_from_env); an on-disk store is brought up to date here, once,
-    and then only opened read-only by the workers, so no process ever writes while another
-    reads."""
+    """Several server processes on one port (publisher/multiprocess.py). Each builds its
+    app from the environment (app.create_app_from_env); an on-disk store is brought up to
+    date here, once, and then only opened read-only by the workers, so no process ever
+    writes while another reads."""
     import os  # noqa: PLC0415
     from dataclasses import fields  # noqa: PLC0415
 
-    import uvicorn  # noqa: PLC0415
-
+    from publisher import multiprocess  # noqa: PLC0415
     from publisher.remote import is_remote  # noqa: PLC0415
     from publisher.store import OxigraphStore  # noqa: PLC0415
 
@@ -216,13 +215,11 @@ def _serve_workers(settings: Settings, args: argparse.Namespace) -> int:
     for field in fields(Settings):
         value = getattr(settings, field.name)
         os.environ[f"PUBLISHER_{field.name.upper()}"] = str(value)
-    uvicorn.run("publisher.app:create_app_from_env", factory=True, workers=args.workers,
-                host=settings.host, port=settings.port, log_level=args.log_level,
-                proxy_headers=False, access_log=False, http="h11",
-                h11_max_incomplete_event_size=settings.max_header_bytes,
-                limit_concurrency=settings.max_connections,
-                timeout_graceful_shutdown=int(settings.shutdown_grace + 0.5))
-    return 0
+    return multiprocess.serve(args.workers, settings.host, settings.port, dict(
+        log_level=args.log_level, proxy_headers=False, access_log=False, http="h11",
+        h11_max_incomplete_event_size=settings.max_header_bytes,
+        limit_concurrency=settings.max_connections,
+        timeout_graceful_shutdown=int(settings.shutdown_grace + 0.5)))
 
 
 def _push(args: argparse.Namespace) -> int:
@@ -253,8 +250,7 @@ def _load(args: argparse.Namespace) -> int:
               disable=not sys.stderr.isatty()) as bar:
         store = OxigraphStore.open(settings, progress=bar.update)
     seconds = time.perf_counter() - started
-    quads = len(store._store)
-    print(f"{settings.store}: {quads} quads, version {store.version} "
+    print(f"{settings.store}: version {store.version} "
           f"({total / 1e6:.1f} MB of source in {seconds:.1f} s)")
     return 0
 

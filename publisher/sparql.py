@@ -143,6 +143,27 @@ def star_order(text: str) -> tuple[str, ...]:
     return ()
 
 
+def top_level_limit(text: str) -> int | None:
+    """The LIMIT of the query as a whole (outside every group, so not a subquery's), or
+    None. An answer can hold no more rows than that, so when it is within ``max_rows`` the
+    workers stream at once instead of counting the rows first (workers.bounded)."""
+    toks = tokens(text)
+    depth, found = 0, None
+    for i, tok in enumerate(toks):
+        if tok.text == "{":
+            depth += 1
+        elif tok.text == "}":
+            depth -= 1
+        elif depth == 0 and tok.kind == "word" and tok.text.upper() == "LIMIT":
+            digits = ""
+            for nxt in toks[i + 1:]:  # the lexer gives a number digit by digit
+                if nxt.kind != "other" or not nxt.text.isdigit():
+                    break
+                digits += nxt.text
+            found = int(digits) if digits else None
+    return found
+
+
 def _from_clauses(toks: Sequence[Token]) -> Dataset:
     prefixes: dict[str, str] = {}
     base = ""

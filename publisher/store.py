@@ -190,9 +190,13 @@ class OxigraphStore:
         """When the data last changed (the Last-Modified of every document)."""
         return self.modified
 
+    def graph_names(self) -> tuple[str, ...]:
+        """The named graphs, without counting triples (stats() scans the whole store)."""
+        return tuple(sorted(g.value for g in self._store.named_graphs()
+                            if isinstance(g, ox.NamedNode)))
+
     def stats(self) -> Stats:
-        graphs = tuple(sorted(g.value for g in self._store.named_graphs()
-                              if isinstance(g, ox.NamedNode)))
+        graphs = self.graph_names()
         count = next(iter(self.query(
             "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }")))
         return Stats(int(count["n"].value), graphs, self.modified)

@@ -43,11 +43,12 @@ from publisher import results
 from publisher.config import Settings
 from publisher.errors import HttpError, QueryTimeout, ServiceUnavailable
 from publisher.render.rdf import prefixes as rdf_prefixes
-from publisher.sparql import star_order, syntax_error
+from publisher.sparql import star_order, syntax_error, top_level_limit
 from publisher.store import OxigraphStore
 
 BUFFER_ROWS = 10_000        # rows held before the response head is sent (see bounded)
 CHUNK_BYTES = 64 * 1024     # bytes per message from a worker
+FIRST_CHUNK_BYTES = 16 * 1024  # the first one (time to first byte); smaller answers: one message
 RDF_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES,
                "rdfxml": ox.RdfFormat.RDF_XML, "jsonld": ox.RdfFormat.JSON_LD}
 
@@ -98,8 +99,8 @@ class _Sink:
             raise ServiceUnavailable(f"The answer is larger than the limit of {self.limit} "
                                      "bytes. Narrow the query or use LIMIT.")
         self.buffer += data
-        if len(self.buffer) >= CHUNK_BYTES:
-            self.flush()
+        if len(self.buffer) >= (CHUNK_BYTES if self.head is None else FIRST_CHUNK_BYTES):
+            self.flush()  # the first chunk is smaller: the client sees the answer begin sooner
         return len(data)
 
     def flush(self) -> None:
@@ -136,6 +137,8 @@ def run_job(store: OxigraphStore, job: Job, conn: Connection, buffer_rows: int,
         return store.query(job.query, **options)
 
     sink = _Sink(conn, job.max_bytes, whole)
+    limit = top_level_limit(job.query)
+    limited = limit is not None and limit <= job.max_rows
     try:
         found = evaluate()
         if isinstance(found, ox.QueryBoolean):
@@ -146,12 +149,16 @@ def run_job(store: OxigraphStore, job: Job, conn: Connection, buffer_rows: int,
             order = star_order(job.query)
             if order:
                 names.sort(key=lambda n: order.index(n) if n in order else len(order))
-            truncated, rows = bounded(iter(found), lambda: iter(evaluate()), job.max_rows,
-                                      buffer_rows)
+            if limited:  # a SELECT's LIMIT counts rows: within max_rows, no second pass
+                truncated, rows = False, iter(found)
+            else:
+                truncated, rows = bounded(iter(found), lambda: iter(evaluate()), job.max_rows,
+                                          buffer_rows)
             sink.head = ("head", truncated)
             for piece in results.solutions(names, rows, job.format):
                 sink.write(piece)
         else:
+            # (a CONSTRUCT's LIMIT counts solutions, not triples: always counted here)
             truncated, triples = bounded(iter(found), lambda: iter(evaluate()), job.max_rows,
                                          buffer_rows)
             sink.head = ("head", truncated)

@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from publisher.app import create_app
-from publisher.result_cache import Answer, ResultCache, cache_key, normalise
 from publisher.config import Settings
+from publisher.result_cache import Answer, ResultCache, cache_key, normalise
 from tests.conftest import ROOT
 from tests.routes.conftest import mini_settings
 

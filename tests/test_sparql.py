@@ -348,3 +348,16 @@ def test_bounded(total: int, max_rows: int, buffer: int, truncated: bool, count:
     found, rows = bounded(iter(range(total)), again, max_rows, buffer)
     assert (found, len(list(rows))) == (truncated, count)
     assert len(again_calls) <= 1
+
+
+@pytest.mark.parametrize(("query", "limit"), [
+    ("SELECT * WHERE { ?s ?p ?o } LIMIT 10000", 10000),
+    ("SELECT * { ?s ?p ?o } ORDER BY ?s LIMIT 12 OFFSET 3", 12),
+    ("SELECT * { { SELECT * { ?s ?p ?o } LIMIT 5 } }", None),     # a subquery's is not it
+    ("SELECT * { ?s ?p ?o FILTER(?o = 'LIMIT 3') }", None),        # nor one in a string
+    ("SELECT * { ?s ?p ?o } # LIMIT 2", None),                      # nor in a comment
+])
+def test_top_level_limit(query: str, limit: int | None) -> None:
+    from publisher.sparql import top_level_limit  # noqa: PLC0415
+
+    assert top_level_limit(query) == limit

@@ -33,6 +33,9 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 HTML_SECURITY = {"Content-Security-Policy": CSP,
                  "Referrer-Policy": "strict-origin-when-cross-origin"}
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+#: headers a route may have set itself (then replaced, not repeated), and HTML's content type
+_REVISED = frozenset({b"x-request-id", b"x-content-type-options", b"content-type"})
+_NOSNIFF = (b"x-content-type-options", b"nosniff")
 
 
 class ResponseHeaders:
@@ -49,6 +52,14 @@ class ResponseHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
+                raw = list(message.get("headers", ()))
+                message["headers"] = raw
+                if not any(name in _REVISED for name, value in raw if name != b"content-type"
+                           or value.startswith(b"text/html")):
+                    # the common case, without MutableHeaders' look-ups: two appends
+                    raw += [(b"x-request-id", request_id.encode("latin-1")), _NOSNIFF]
+                    await send(message)
+                    return
                 headers = MutableHeaders(scope=message)
                 headers["X-Request-ID"] = request_id
                 headers["X-Content-Type-Options"] = "nosniff"

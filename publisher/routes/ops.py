@@ -18,6 +18,7 @@ writes one access-log record with the request id of ``X-Request-ID`` (publisher/
 
 from __future__ import annotations
 
+import logging
 import time
 from contextvars import ContextVar
 from typing import Any
@@ -82,7 +83,8 @@ class Observe:
             if metrics is not None:
                 metrics.in_flight.dec()
                 metrics.observe(_template(scope), scope["method"], answer["status"], seconds)
-            logs.access(_access_fields(scope, answer, seconds))
+            if logs.ACCESS.isEnabledFor(logging.INFO):  # the fields cost; skip when unused
+                logs.access(_access_fields(scope, answer, seconds))
 
 
 def _template(scope: Scope) -> str:
