@@ -26,6 +26,7 @@ import rdflib
 from rdflib.namespace import RDF, SH
 
 from publisher.config import PACKAGE_ROOT
+from publisher.render.rdf import STANDARD_PREFIXES
 
 CONFORMANCE = PACKAGE_ROOT / "tests" / "conformance"
 SHAPES_301 = "dcat-ap/releases/3.0.1/html/shacl/"
@@ -41,16 +42,10 @@ SHAPE_SETS: dict[str, tuple[tuple[str, ...], bool, bool, str]] = {
                                   "Warning"),
 }
 BUNDLE = "dcat-ap-se/3.0.1/bundle.json"
-PREFIXES = {
-    "dcterms": "http://purl.org/dc/terms/", "dcat": "http://www.w3.org/ns/dcat#",
-    "vcard": "http://www.w3.org/2006/vcard/ns#", "foaf": "http://xmlns.com/foaf/0.1/",
-    "odrs": "http://schema.theodi.org/odrs#", "schema": "http://schema.org/",
-    "prov": "http://www.w3.org/ns/prov#", "locn": "http://www.w3.org/ns/locn#",
-    "owl": "http://www.w3.org/2002/07/owl#", "rdf": str(RDF),
-    "skos": "http://www.w3.org/2004/02/skos/core#", "adms": "http://www.w3.org/ns/adms#",
-    "dcatap": "http://data.europa.eu/r5r/", "spdx": "http://spdx.org/rdf/terms#",
-    "xsd": "http://www.w3.org/2001/XMLSchema#",
-}
+#: bundle.json's prefixes: ours (render/rdf.py) plus the DCAT-AP-only ones
+PREFIXES = {**STANDARD_PREFIXES,
+            "odrs": "http://schema.theodi.org/odrs#", "locn": "http://www.w3.org/ns/locn#",
+            "dcatap": "http://data.europa.eu/r5r/", "spdx": "http://spdx.org/rdf/terms#"}
 #: bundle.json group id -> the class whose instances it describes.
 BUNDLE_CLASSES = {
     "dcat:Catalog": "http://www.w3.org/ns/dcat#Catalog",

@@ -34,19 +34,14 @@ from rdflib.namespace import RDF, RDFS, SH
 
 from publisher.config import CANONICAL_BASE, Settings
 from publisher.errors import DataError, DataSyntaxError
+from publisher.render.rdf import STANDARD_PREFIXES
 from publisher.source import SourceFile, read_quads, source_files
 
 SHAPES_FILE = "shapes.ttl"
 BLOCKING = frozenset({"error", "violation"})
 SEVERITIES = {SH.Violation: "violation", SH.Warning: "warning", SH.Info: "info"}
-PREFIXES = {
-    "schema:": "http://schema.org/", "org:": "http://www.w3.org/ns/org#",
-    "skos:": "http://www.w3.org/2004/02/skos/core#", "dcterms:": "http://purl.org/dc/terms/",
-    "foaf:": "http://xmlns.com/foaf/0.1/", "vcard:": "http://www.w3.org/2006/vcard/ns#",
-    "time:": "http://www.w3.org/2006/time#", "owl:": "http://www.w3.org/2002/07/owl#",
-    "rdfs:": "http://www.w3.org/2000/01/rdf-schema#", "rdf:": str(RDF),
-    "void:": "http://rdfs.org/ns/void#", "dcat:": "http://www.w3.org/ns/dcat#",
-}
+#: compact IRIs in the report, from the one prefix table of render/rdf.py
+PREFIXES = {f"{name}:": namespace for name, namespace in STANDARD_PREFIXES.items()}
 
 
 @dataclass(frozen=True)
