@@ -8,8 +8,10 @@ A file starts with comment lines that describe it::
 
 A parameter is a variable of the query (``?country``). Values arrive as text, are checked
 against the parameter's type and become RDF terms, which the engine binds by substitution
-(SEP-0007) — they are never pasted into the query text. The files are written with
-IRIs under CANONICAL_BASE and are rebased, like the data, when another base is served.
+(SEP-0007) — they are never pasted into the query text. The shipped files write our
+IRIs relative to the endpoint (``<id/place/uppsala>``), which the engine resolves against
+``<base>sparql``; absolute IRIs under CANONICAL_BASE that an editor writes are rebased,
+like the data, when another base is served.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pyoxigraph as ox
 import pytest
 from fastapi.testclient import TestClient
@@ -227,3 +228,29 @@ def _expected(server: Server, name: str) -> list[dict[str, str]]:
     response = httpx.get(server.url(f"api/queries/{name}"), timeout=30)
     assert response.status_code == 200, response.text
     return _normalise(response.json()["results"]["bindings"])
+
+
+# -- the issue's "done means": the raw files, posted as curl would, to a local copy -------------
+
+@pytest.mark.parametrize("name", sorted(q for q in QUERIES if q not in ARGUMENTS))
+@pytest.mark.parametrize("accept", ["application/sparql-results+json",
+                                    "application/sparql-results+xml", "text/csv",
+                                    "text/tab-separated-values"])
+def test_raw_query_files_answer_under_a_local_base(server: Server, api: TestClient, name: str,
+                                                   accept: str) -> None:
+    """`curl --data-urlencode query@sparql/<name>.rq http://127.0.0.1:PORT/sparql`: the
+    files write our IRIs relative to the endpoint, so they answer under any --base."""
+    text = (ROOT / "sparql" / f"{name}.rq").read_text()
+    response = httpx.post(server.url("sparql"), data={"query": text},
+                          headers={"Accept": accept}, timeout=30)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith(accept)
+    expected = len(rows(api, name))  # the same query through the canonical app's API
+    if accept.endswith("json"):
+        assert len(response.json()["results"]["bindings"]) == expected > 0
+    elif accept.endswith("xml"):
+        assert response.text.count("<result>") == expected
+    elif accept == "text/csv":
+        assert len(list(csv.reader(io.StringIO(response.text)))) - 1 == expected
+    else:
+        assert len(response.text.rstrip("\n").split("\n")) - 1 == expected
