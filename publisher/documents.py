@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from urllib.parse import urlencode
 from dataclasses import dataclass
 
 import pyoxigraph as ox
@@ -19,6 +18,7 @@ from publisher.config import DATASET_PATH, Settings
 from publisher.errors import ResourceNotFound
 from publisher.negotiation import DOCUMENT_FORMATS, Format
 from publisher.render import html, rdf
+from publisher.sparql import incoming_links_url
 from publisher.store import Description, Store
 
 FOAF = "http://xmlns.com/foaf/0.1/"
@@ -119,19 +119,14 @@ class Documents:
         onward = []
         if description.truncated:
             onward.append(ox.Triple(url, ox.NamedNode(RDFS + "seeAlso"),
-                                    ox.NamedNode(incoming_links_query(doc.topic, self.settings))))
+                                    ox.NamedNode(incoming_links_url(
+                                        doc.topic, self.settings.iri("sparql")))))
         return [*onward,
             ox.Triple(url, RDF_TYPE, ox.NamedNode(FOAF + "Document")),
             ox.Triple(url, ox.NamedNode(FOAF + "primaryTopic"), ox.NamedNode(doc.topic)),
             ox.Triple(url, ox.NamedNode(VOID + "inDataset"),
                       ox.NamedNode(self.settings.iri(DATASET_PATH))),
         ]
-
-
-def incoming_links_query(topic: str, settings: Settings) -> str:
-    """A SPARQL GET URL listing every link to ``topic`` (for documents that were cut)."""
-    query = f"SELECT ?subject ?property WHERE {{ ?subject ?property <{topic}> }}"
-    return settings.iri("sparql?" + urlencode({"query": query}))
 
 
 def etag(version: str, body: bytes) -> str:

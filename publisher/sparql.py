@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urljoin
+from urllib.parse import parse_qsl, urlencode, urljoin
 
 from publisher.errors import (
     BadRequest,
@@ -314,3 +314,10 @@ def syntax_error(message: str) -> QuerySyntaxError:
     return QuerySyntaxError(f"Syntax error at line {line}, column {column}: {text}",
                             line=line, column=column)
 
+
+
+def incoming_links_url(topic: str, sparql_endpoint: str) -> str:
+    """A GET URL of the endpoint listing every link to ``topic`` (for documents that
+    were cut at max_description_links); one builder for the RDF and the HTML link."""
+    query = f"SELECT ?subject ?property WHERE {{ ?subject ?property <{topic}> }}"
+    return sparql_endpoint + "?" + urlencode({"query": query})

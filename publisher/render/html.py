@@ -17,7 +17,6 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import escape
@@ -28,6 +27,7 @@ from publisher.negotiation import RDF_FORMATS
 from publisher.render import jsonld, strings
 from publisher.render.landing import landing_data
 from publisher.render.view import resource_view
+from publisher.sparql import incoming_links_url
 from publisher.store import Description, Store
 
 LANGUAGES = ("sv", "en")
@@ -107,10 +107,8 @@ def resource_page(description: Description, doc: Any, lang: str, settings: Setti
     summary = view.lead or t["resource_description"].format(label=view.label, types=types)
     formats = [(FORMAT_LABELS.get(f.name, f.name), f.media_type, doc.format_url(f))
                for f in RDF_FORMATS]
-    query = None
-    if view.truncated:
-        text = f"SELECT ?s ?p WHERE {{ ?s ?p <{description.iri}> }}"
-        query = settings.iri("sparql") + "?query=" + quote(text, safe="")
+    query = (incoming_links_url(description.iri, settings.iri("sparql"))
+             if view.truncated else None)
     return render_template(
         "resource.html", lang, settings, "/" + doc.path, view=view, doc=doc,
         summary=_shorten(summary), formats=formats, sparql_link=query,
