@@ -29,6 +29,7 @@ from publisher.routes import catalog, ops, problem_response, queries, resources,
 from publisher.routes.limits import RequestLimits
 from publisher.routes.middleware import GZipWhenAsked, HeadAsGet, ResponseHeaders
 from publisher.routes.ops import Observe, ServingState
+from publisher.routes.replay import Replay
 from publisher.runtime import Runtime
 from publisher.remote import is_remote
 from publisher.store import OxigraphStore
@@ -70,7 +71,7 @@ def create_app(settings: Settings, read_only_store: bool = False) -> FastAPI:
     )
     app.state = ServingState()  # app.state.runtime: the one a request is pinned to (ops.py)
     app.state.settings = settings
-    app.state.metrics = Metrics(lambda: _document_counts(app))
+    app.state.metrics = Metrics(lambda name: _cache_counts(app, name))
     app.add_middleware(RequestLimits, max_body=settings.max_request_body,  # every route
                        max_headers=settings.max_header_bytes)  # (routes/limits.py)
     app.add_middleware(GZipWhenAsked, minimum_size=800)
@@ -86,6 +87,7 @@ def create_app(settings: Settings, read_only_store: bool = False) -> FastAPI:
     app.add_middleware(HeadAsGet)
     app.add_middleware(Observe)  # metrics, access log, runtime pinning (routes/ops.py)
     app.add_middleware(ResponseHeaders, html_links=discovery_links(settings))
+    app.add_middleware(Replay, max_headers=settings.max_header_bytes)  # outermost (replay.py)
     _install_error_handlers(app)
     # resources first: the most requested routes are matched first (bench/RESULTS.md)
     for router in (resources.router, sparql.router, queries.router_for(settings),
@@ -94,12 +96,14 @@ def create_app(settings: Settings, read_only_store: bool = False) -> FastAPI:
     return app
 
 
-def _document_counts(app: FastAPI) -> tuple[int, int]:
-    """Document-cache hits and misses, over every runtime this app has served."""
+def _cache_counts(app: FastAPI, name: str) -> tuple[int, int]:
+    """Hits and misses of the Runtime's cache ``name`` ("documents" or "responses"), over
+    every runtime this app has served."""
     runtime, reloader = getattr(app.state, "runtime", None), getattr(app.state, "reloader", None)
-    hits, misses = reloader.retired_counts if reloader is not None else (0, 0)
-    if runtime is not None:
-        hits, misses = hits + runtime.documents.hits, misses + runtime.documents.misses
+    hits, misses = reloader.retired_counts[name] if reloader is not None else (0, 0)
+    cache = getattr(runtime, name, None)
+    if cache is not None:
+        hits, misses = hits + cache.hits, misses + cache.misses
     return hits, misses
 
 

@@ -50,6 +50,7 @@ class Settings:
     document_cache_size: int = 20_000
     cache_dir: str = ""  # where dumps are written; empty: <system temp dir>/publisher-cache
     result_cache_bytes: int = 64_000_000  # repeated SPARQL answers kept in memory; 0: none
+    response_cache_bytes: int = 64_000_000  # whole responses replayed to repeated GETs; 0: none
     max_header_bytes: int = 16_384      # request line + headers; more is refused by the server
     max_connections: int = 256          # concurrent connections and requests; more get 503
     max_response_bytes: int = 200_000_000  # bytes of one SPARQL answer; the stream is cut past it

@@ -10,12 +10,14 @@
                                                        running (syntax, refused, update,
                                                        too-large, saturated, timeout)
     publisher_document_cache_total{result}             rendered-document cache hits and misses
+    publisher_response_cache_total{result}             replayed responses (routes/replay.py):
+                                                       hits and misses
     publisher_reloads_total{result}                    data reloads (ok, invalid, error)
     publisher_in_flight_requests                       requests being answered now
 
 Each app has its own registry (several apps live in one test process), so nothing is
-module-level state. The document cache counts live on ``Documents`` and are read at scrape
-time, summed over the runtimes this app has had.
+module-level state. The cache counts live on the caches (``Documents``, the Runtime's
+``responses``) and are read at scrape time, summed over the runtimes this app has had.
 """
 
 from __future__ import annotations
@@ -36,7 +38,9 @@ REJECTIONS = {"query-syntax": "syntax", "query-refused": "refused",
 
 
 class Metrics:
-    def __init__(self, document_counts: Callable[[], tuple[int, int]]) -> None:
+    def __init__(self, cache_counts: Callable[[str], tuple[int, int]]) -> None:
+        """``cache_counts(name)``: hits and misses of the Runtime's cache ``name``
+        ("documents" or "responses") so far."""
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter("publisher_requests", "Answered requests.",
                                 ["route", "method", "status"], registry=self.registry)
@@ -52,7 +56,12 @@ class Metrics:
                                registry=self.registry)
         self.in_flight = Gauge("publisher_in_flight_requests", "Requests being answered.",
                                registry=self.registry)
-        self.registry.register(_DocumentCache(document_counts))
+        self.registry.register(_CacheLookups(
+            "publisher_document_cache", "Rendered-document cache look-ups.",
+            lambda: cache_counts("documents")))
+        self.registry.register(_CacheLookups(
+            "publisher_response_cache", "Replayed-response cache look-ups.",
+            lambda: cache_counts("responses")))
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
         self.requests.labels(route, method, str(status)).inc()
@@ -69,14 +78,14 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-class _DocumentCache(Collector):
-    def __init__(self, counts: Callable[[], tuple[int, int]]) -> None:
-        self.counts = counts
+class _CacheLookups(Collector):
+    def __init__(self, name: str, documentation: str,
+                 counts: Callable[[], tuple[int, int]]) -> None:
+        self.name, self.documentation, self.counts = name, documentation, counts
 
     def collect(self) -> Iterator[Metric]:
         hits, misses = self.counts()
-        family = CounterMetricFamily("publisher_document_cache", "Rendered-document cache "
-                                     "look-ups.", labels=["result"])
+        family = CounterMetricFamily(self.name, self.documentation, labels=["result"])
         family.add_metric(["hit"], hits)
         family.add_metric(["miss"], misses)
         yield family

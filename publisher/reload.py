@@ -68,7 +68,8 @@ class Reloader:
     def __init__(self, holder: Any, settings: Settings, metrics: Any = None) -> None:
         self.holder, self.settings, self.metrics = holder, settings, metrics
         self.status = Status(version=holder.runtime.store.version, at=_now())
-        self.retired_counts = [0, 0]  # document-cache hits and misses of closed runtimes
+        #: cache hits and misses of closed runtimes, by cache ("documents", "responses")
+        self.retired_counts = {"documents": [0, 0], "responses": [0, 0]}
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._signal = False
@@ -162,8 +163,11 @@ class Reloader:
         deadline = time.monotonic() + self.settings.query_timeout + self.settings.shutdown_grace
         while old.in_flight > 0 and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
-        self.retired_counts[0] += old.documents.hits
-        self.retired_counts[1] += old.documents.misses
+        for name, counts in self.retired_counts.items():
+            cache = getattr(old, name)
+            if cache is not None:
+                counts[0] += cache.hits
+                counts[1] += cache.misses
         await old.close()
 
 

@@ -10,6 +10,9 @@ replaces the whole cache with the Runtime that holds it.
 Only complete answers are kept: not truncated by ``max_rows``, streamed to the end, and no
 larger than a fraction of the cache. The routes decide what is cacheable (GET and HEAD,
 never POST) and send the key's digest as the ETag, so a CDN can keep the answer too.
+
+The same bounded LRU (``BytesLRU``) keeps whole recorded HTTP responses for the replay
+middleware (``ResponseCache``, publisher/routes/replay.py).
 """
 
 from __future__ import annotations
@@ -17,9 +20,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Hashable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from cachetools import LRUCache
 
@@ -59,35 +62,63 @@ class Answer:
     content_type: str
 
 
-class ResultCache:
-    """An LRU of complete answers, bounded by the sum of their sizes in bytes."""
+@dataclass(frozen=True)
+class Recorded:
+    """A whole HTTP response, to be replayed (publisher/routes/replay.py)."""
+
+    status: int
+    headers: tuple[tuple[bytes, bytes], ...]  # without X-Request-ID; with Content-Length
+    body: bytes
+    route: str                                # the route template, for the metrics
+
+
+class _HasBody(Protocol):
+    @property
+    def body(self) -> bytes: ...
+
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V", bound=_HasBody)
+
+
+class BytesLRU(Generic[K, V]):
+    """An LRU bounded by the sum of its entries' sizes in bytes; an entry larger than
+    ``max_bytes // max_entry_fraction`` is not kept."""
 
     def __init__(self, max_bytes: int = 64_000_000, max_entry_fraction: int = 8) -> None:
         self.max_bytes = max_bytes
         self.max_entry = max_bytes // max_entry_fraction
-        self._answers: LRUCache[str, Answer] = LRUCache(
-            max(max_bytes, 1), getsizeof=lambda a: len(a.body) + 200)
+        self._kept: LRUCache[K, V] = LRUCache(
+            max(max_bytes, 1), getsizeof=lambda v: len(v.body) + 200)
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: str) -> Answer | None:
-        found = self._answers.get(key)
+    def get(self, key: K) -> V | None:
+        found = self._kept.get(key)
         if found is None:
             self.misses += 1
         else:
             self.hits += 1
         return found
 
-    def put(self, key: str, answer: Answer) -> None:
-        if self.max_bytes > 0 and len(answer.body) <= self.max_entry:
-            self._answers[key] = answer
+    def put(self, key: K, value: V) -> None:
+        if self.max_bytes > 0 and len(value.body) <= self.max_entry:
+            self._kept[key] = value
 
     @property
     def size(self) -> int:
-        return int(self._answers.currsize)
+        return int(self._kept.currsize)
 
     def __len__(self) -> int:
-        return len(self._answers)
+        return len(self._kept)
+
+
+#: recorded responses of one data version, by request key (publisher/routes/replay.py)
+ResponseCache = BytesLRU[tuple[bytes, ...], Recorded]
+
+
+class ResultCache(BytesLRU[str, Answer]):
+    """Complete SPARQL answers, by ``cache_key``."""
 
     async def keep(self, key: str, chunks: AsyncIterator[bytes],
                    content_type: str) -> AsyncIterator[bytes]:
@@ -107,4 +138,5 @@ class ResultCache:
             self.put(key, Answer(b"".join(parts), content_type))
 
 
-__all__ = ["Answer", "ResultCache", "cache_key", "etag", "normalise"]
+__all__ = ["Answer", "BytesLRU", "Recorded", "ResponseCache", "ResultCache", "cache_key", "etag",
+           "normalise"]

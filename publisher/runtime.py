@@ -13,7 +13,7 @@ from typing import Any
 
 from publisher.config import Settings
 from publisher.documents import Documents
-from publisher.result_cache import ResultCache
+from publisher.result_cache import ResponseCache, ResultCache
 from publisher.passthrough import RemoteExecutor
 from publisher.remote import RemoteStore, is_remote
 from publisher.store import OxigraphStore, Store
@@ -30,6 +30,9 @@ class Runtime:
     caches: dict[str, Any] = field(default_factory=dict)
     #: answers to repeated SPARQL queries of this version (publisher.result_cache)
     results: ResultCache = field(default_factory=ResultCache)
+    #: whole responses replayed to repeated GETs (routes/replay.py); None over a remote
+    #: store, whose version changes under the Runtime
+    responses: ResponseCache | None = None
     #: requests being answered from this runtime (routes/ops.py); a replaced runtime is
     #: closed when it reaches 0 (publisher/reload.py)
     in_flight: int = 0
@@ -47,7 +50,9 @@ class Runtime:
         pool = WorkerPool(store, settings)
         pool.start()
         return cls(settings, store, Documents(store, settings), pool,
-                   results=ResultCache(settings.result_cache_bytes))
+                   results=ResultCache(settings.result_cache_bytes),
+                   responses=ResponseCache(settings.response_cache_bytes)
+                   if settings.response_cache_bytes > 0 else None)
 
     @classmethod
     async def load(cls, settings: Settings) -> Runtime:

@@ -63,11 +63,16 @@ def test_a_valid_edit_is_swapped_in_and_the_old_workers_go(app_client: TestClien
                                                            copy: Path) -> None:
     app = app_client.app
     old_pids = list(app.state.runtime.pool.pids)
+    edited = {"query": 'ASK { ?s ?p "Tartu (edited)"@en }'}
+    for _ in range(2):  # recorded, then replayed (routes/replay.py) and from the result cache
+        assert "Tartu (edited)" not in app_client.get("/doc/place/tartu").text
+        assert app_client.get("/sparql", params=edited).json()["boolean"] is False
+    assert app.state.runtime.responses.hits >= 2
     _edit(copy, LABEL, '"Tartu (edited)"@en')
     assert app_client.portal.call(app.state.reloader.reload, "request") is True
     assert "Tartu (edited)" in app_client.get("/doc/place/tartu").text
     assert app_client.get("/readyz").json()["reload"]["state"] == "ok"
-    answer = app_client.get("/sparql", params={"query": 'ASK { ?s ?p "Tartu (edited)"@en }'})
+    answer = app_client.get("/sparql", params=edited)
     assert answer.json()["boolean"] is True
     deadline = time.monotonic() + 10
     while live(old_pids) and time.monotonic() < deadline:

@@ -31,7 +31,7 @@ class RequestLimits:
             return
         declared = _content_length(scope)
         error: HttpError | None = None
-        if _head_size(scope) > self.max_headers:
+        if head_size(scope) > self.max_headers:
             error = HeadersTooLarge(f"The request target and headers are larger than the "
                                     f"limit of {self.max_headers} bytes.",
                                     limit=self.max_headers)
@@ -74,7 +74,7 @@ def _utf8(data: bytes) -> bool:
     return True
 
 
-def _head_size(scope: Scope) -> int:
+def head_size(scope: Scope) -> int:
     """Bytes of request target and header fields, as on the wire (give or take the CRLFs)."""
     target = len(scope.get("raw_path") or scope["path"].encode()) + len(scope["query_string"])
     return target + sum(len(k) + len(v) + 4 for k, v in scope.get("headers", ()))

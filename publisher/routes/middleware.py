@@ -35,7 +35,7 @@ HTML_SECURITY = {"Content-Security-Policy": CSP,
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 #: headers a route may have set itself (then replaced, not repeated), and HTML's content type
 _REVISED = frozenset({b"x-request-id", b"x-content-type-options", b"content-type"})
-_NOSNIFF = (b"x-content-type-options", b"nosniff")
+NOSNIFF = (b"x-content-type-options", b"nosniff")
 
 
 class ResponseHeaders:
@@ -47,8 +47,8 @@ class ResponseHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _request_id(scope)
-        scope.setdefault("state", {})["request_id"] = request_id
+        ident = request_id(scope)
+        scope.setdefault("state", {})["request_id"] = ident
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -57,11 +57,11 @@ class ResponseHeaders:
                 if not any(name in _REVISED for name, value in raw if name != b"content-type"
                            or value.startswith(b"text/html")):
                     # the common case, without MutableHeaders' look-ups: two appends
-                    raw += [(b"x-request-id", request_id.encode("latin-1")), _NOSNIFF]
+                    raw += [(b"x-request-id", ident.encode("latin-1")), NOSNIFF]
                     await send(message)
                     return
                 headers = MutableHeaders(scope=message)
-                headers["X-Request-ID"] = request_id
+                headers["X-Request-ID"] = ident
                 headers["X-Content-Type-Options"] = "nosniff"
                 if headers.get("content-type", "").startswith("text/html"):
                     for name, value in HTML_SECURITY.items():
@@ -116,7 +116,8 @@ _ID_PREFIX = uuid.uuid4().hex[:16]
 _ID_COUNTER = itertools.count(1)
 
 
-def _request_id(scope: Scope) -> str:
+def request_id(scope: Scope) -> str:
+    """The client's X-Request-ID when it is a sane one, otherwise a new one."""
     for name, value in scope.get("headers", ()):
         if name == b"x-request-id":
             text = value.decode("latin-1")

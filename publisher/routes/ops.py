@@ -82,17 +82,18 @@ class Observe:
             seconds = time.perf_counter() - started
             if metrics is not None:
                 metrics.in_flight.dec()
-                metrics.observe(_template(scope), scope["method"], answer["status"], seconds)
+                metrics.observe(route_template(scope), scope["method"], answer["status"],
+                                seconds)
             if logs.ACCESS.isEnabledFor(logging.INFO):  # the fields cost; skip when unused
-                logs.access(_access_fields(scope, answer, seconds))
+                logs.access(access_fields(scope, answer, seconds))
 
 
-def _template(scope: Scope) -> str:
+def route_template(scope: Scope) -> str:
     """The route's path template (``/doc/{path:path}``), or ``unmatched``."""
     return str(getattr(scope.get("route"), "path", "unmatched"))
 
 
-def _access_fields(scope: Scope, answer: dict[str, int], seconds: float) -> dict[str, Any]:
+def access_fields(scope: Scope, answer: dict[str, int], seconds: float) -> dict[str, Any]:
     headers = dict(scope.get("headers", ()))
     client = scope.get("client")
     return {

@@ -62,8 +62,9 @@ def test_readyz_is_503_when_the_store_does_not_answer(fresh: TestClient) -> None
 def test_metrics_count_requests_by_route_template_problems_and_cache(fresh: TestClient) -> None:
     before = fresh.get("/metrics").text
     fresh.get("/doc/place/alpha")
-    fresh.get("/doc/place/alpha")
-    fresh.head("/doc/place/alpha")
+    fresh.get("/doc/place/alpha")  # replayed (routes/replay.py)
+    fresh.head("/doc/place/alpha")  # replayed
+    fresh.get("/doc/place/alpha", headers={"If-None-Match": '"other"'})  # full path: cached
     fresh.get("/no/such/thing")
     fresh.get("/sparql", params={"query": "SELECT * WHERE { SERVICE <http://x/> { ?s ?p ?o } }"})
     fresh.get("/sparql", params={"query": "SELEC"})
@@ -71,7 +72,7 @@ def test_metrics_count_requests_by_route_template_problems_and_cache(fresh: Test
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
     after = response.text
     doc = 'publisher_requests_total{method="GET",route="/doc/{path:path}",status="200"}'
-    assert _sample(after, doc) - _sample(before, doc) == 2
+    assert _sample(after, doc) - _sample(before, doc) == 3
     head = 'publisher_requests_total{method="HEAD",route="/doc/{path:path}",status="200"}'
     assert _sample(after, head) - _sample(before, head) == 1
     assert 'route="unmatched"' in after and "/no/such/thing" not in after
@@ -79,7 +80,9 @@ def test_metrics_count_requests_by_route_template_problems_and_cache(fresh: Test
     assert _sample(after, 'publisher_queries_rejected_total{reason="syntax"}') >= 1
     assert _sample(after, 'publisher_problems_total{type="not-found"}') >= 1
     hits = 'publisher_document_cache_total{result="hit"}'
-    assert _sample(after, hits) - _sample(before, hits) >= 2
+    assert _sample(after, hits) - _sample(before, hits) == 1
+    replayed = 'publisher_response_cache_total{result="hit"}'
+    assert _sample(after, replayed) - _sample(before, replayed) == 2
     assert _metric(after, "publisher_request_seconds_count") > 0
 
 

@@ -1,0 +1,151 @@
+"""Replay: a repeated GET answered with the complete response recorded the first time.
+
+The outermost middleware, an in-process HTTP cache in the manner of a reverse proxy's
+micro-cache. The first GET of a representation runs the whole app; if its answer is
+cacheable, its status, headers and body are kept in the Runtime's ``responses``
+(a ``ResponseCache``). A later GET or HEAD with the same key is answered from there without
+entering the framework: the same bytes and headers, a fresh ``X-Request-ID``, and counted in
+the metrics and the access log under the route it was recorded from.
+
+Cacheable: status 200 to a GET, with an ``ETag`` (a representation of one data version),
+no ``no-store`` or ``private`` in ``Cache-Control``, no ``Set-Cookie``, not a truncated
+SPARQL answer, the body complete (a cut stream is never kept) and no larger than a fraction
+of the cache.
+
+The key: path, query string and every request header a representation can vary on
+(``VARY_ON``). Requests that carry a validator or ask for a part (If-None-Match, Range, ...)
+or credentials always take the full path, which answers 304 and 206 itself; so do header
+blocks over ``max_header_bytes`` (the full path answers 431).
+
+Exact invalidation: the cache belongs to the Runtime, which is replaced whole when the data
+changes (publisher/reload.py). A remote store's version changes under its Runtime, so a
+Runtime over a remote store has no response cache (its documents and results caches key on
+the version instead).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from publisher import logs
+from publisher.result_cache import Recorded, ResponseCache
+from publisher.routes.limits import head_size
+from publisher.routes.middleware import request_id
+from publisher.routes.ops import access_fields, route_template
+
+#: request headers a representation may depend on (negotiation, gzip, CORS, language)
+VARY_ON = (b"accept", b"accept-encoding", b"accept-language", b"origin", b"host")
+#: request headers that send a request down the full path: validators, ranges, credentials
+BYPASS = frozenset({b"if-none-match", b"if-modified-since", b"if-match", b"if-unmodified-since",
+                    b"if-range", b"range", b"authorization", b"cookie"})
+_POSITION = {name: i for i, name in enumerate(VARY_ON)}
+_NOT_KEPT = frozenset({b"x-request-id", b"date", b"server"})
+
+
+def request_key(scope: Scope) -> tuple[bytes, ...] | None:
+    """The cache key of a GET or HEAD, or None when the request must take the full path."""
+    values: list[bytes] = [b""] * len(VARY_ON)
+    seen = 0
+    for name, value in scope["headers"]:
+        position = _POSITION.get(name)
+        if position is not None:
+            if seen & (1 << position):
+                return None  # a repeated header field: leave its reading to the app
+            seen |= 1 << position
+            values[position] = value
+        elif name in BYPASS:
+            return None
+    path = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape")
+    return (path, scope["query_string"], *values)
+
+
+class Replay:
+    def __init__(self, app: ASGIApp, max_headers: int) -> None:
+        self.app, self.max_headers = app, max_headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method = scope.get("method")
+        if scope["type"] != "http" or method not in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        runtime = scope["app"].state._state.get("runtime")
+        cache: ResponseCache | None = getattr(runtime, "responses", None)
+        key = request_key(scope) if cache is not None else None
+        if cache is None or key is None or head_size(scope) > self.max_headers:
+            await self.app(scope, receive, send)
+            return
+        found = cache.get(key)
+        if found is not None:
+            await self._replay(scope, send, found)
+        elif method == "GET":
+            await self.app(scope, receive, _recorder(scope, send, cache, key))
+        else:
+            await self.app(scope, receive, send)
+
+    async def _replay(self, scope: Scope, send: Send, found: Recorded) -> None:
+        started = time.perf_counter()
+        ident = request_id(scope)
+        scope.setdefault("state", {})["request_id"] = ident
+        headers = [*found.headers, (b"x-request-id", ident.encode("latin-1"))]
+        body = found.body if scope["method"] == "GET" else b""
+        await send({"type": "http.response.start", "status": found.status, "headers": headers})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+        seconds = time.perf_counter() - started
+        metrics = getattr(scope["app"].state, "metrics", None)
+        if metrics is not None:
+            metrics.observe(found.route, scope["method"], found.status, seconds)
+        if logs.ACCESS.isEnabledFor(logging.INFO):
+            logs.access(access_fields(scope, {"status": found.status, "bytes": len(body)},
+                                      seconds))
+
+
+def _recorder(scope: Scope, send: Send, cache: ResponseCache,
+              key: tuple[bytes, ...]) -> Any:
+    """``send`` that also keeps a cacheable answer once its last byte has gone out."""
+    state: dict[str, Any] = {"start": None, "parts": [], "size": 0}
+
+    async def recording(message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            if _cacheable(message):
+                state["start"] = (message["status"], list(message.get("headers", ())))
+        await send(message)
+        if kind == "http.response.body" and state["start"] is not None:
+            chunk = message.get("body", b"")
+            state["size"] += len(chunk)
+            if state["size"] > cache.max_entry:
+                state["start"] = None  # too large to keep
+                return
+            state["parts"].append(chunk)
+            if not message.get("more_body", False):
+                body = b"".join(state["parts"])
+                status, headers = state["start"]
+                cache.put(key, Recorded(status, _kept_headers(headers, len(body)), body,
+                                        route_template(scope)))
+
+    return recording
+
+
+def _cacheable(start: Message) -> bool:
+    if start["status"] != 200:
+        return False
+    etag = False
+    for name, value in start.get("headers", ()):
+        if name == b"etag":
+            etag = True
+        elif name == b"cache-control" and (b"no-store" in value or b"private" in value):
+            return False
+        elif name == b"set-cookie" or (name == b"x-sparql-truncated" and value == b"true"):
+            return False
+    return etag
+
+
+def _kept_headers(raw: Any, length: int) -> tuple[tuple[bytes, bytes], ...]:
+    headers = [(bytes(name), bytes(value)) for name, value in raw
+               if name not in _NOT_KEPT and name != b"content-length"]
+    headers.append((b"content-length", str(length).encode()))
+    return tuple(headers)
