@@ -26,7 +26,7 @@ import rdflib
 from rdflib.namespace import RDF, SH
 
 from publisher.config import PACKAGE_ROOT
-from publisher.render.rdf import STANDARD_PREFIXES
+from publisher.namespaces import STANDARD_PREFIXES
 
 CONFORMANCE = PACKAGE_ROOT / "tests" / "conformance"
 SHAPES_301 = "dcat-ap/releases/3.0.1/html/shacl/"

@@ -34,7 +34,7 @@ from rdflib.namespace import RDF, RDFS, SH
 
 from publisher.config import CANONICAL_BASE, Settings
 from publisher.errors import DataError, DataSyntaxError
-from publisher.render.rdf import STANDARD_PREFIXES
+from publisher.namespaces import STANDARD_PREFIXES
 from publisher.source import SourceFile, read_quads, source_files
 
 SHAPES_FILE = "shapes.ttl"

@@ -14,7 +14,7 @@ import pyoxigraph as ox
 
 from publisher.config import DATASET_PATH, Settings
 from publisher.dumps import DUMP_FORMATS, DUMPS_PATH
-from publisher.render.rdf import STANDARD_PREFIXES
+from publisher.namespaces import STANDARD_PREFIXES
 from publisher.store import Store
 
 VOID = "http://rdfs.org/ns/void#"
