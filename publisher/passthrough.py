@@ -76,6 +76,8 @@ class _Store:
 class RemoteEvaluation:
     """A query whose head has arrived; ``chunks()`` yields the body once."""
 
+    whole: bytes | None = None  # always streamed (workers.Evaluation.whole)
+
     def __init__(self, executor: RemoteExecutor, channel: _Channel, deadline: float,
                  truncated: bool) -> None:
         self.executor, self.channel, self.deadline = executor, channel, deadline

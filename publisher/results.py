@@ -174,6 +174,12 @@ _SOLUTION_WRITERS: dict[str, Callable[[Sequence[str], Iterable[Any]], Iterator[b
 }
 
 
+SOLUTION_FORMATS = frozenset(_SOLUTION_WRITERS)
+#: result formats that pyoxigraph writes with the same data as this module (its CSV and TSV
+#: differ: quoted triples), so a whole answer can be written by its faster serializer
+NATIVE_FORMATS = {"json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsFormat.XML}
+
+
 def solutions(variables: Sequence[str], rows: Iterable[Any], name: str) -> Iterator[bytes]:
     """A SELECT result in the result format ``name`` (json, xml, csv, tsv), piece by piece."""
     return _SOLUTION_WRITERS[name](variables, rows)

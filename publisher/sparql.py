@@ -15,6 +15,7 @@ Named queries (sparql/*.rq) are read by publisher.named_queries.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,15 +63,24 @@ class Token:
     text: str
 
 
-def tokens(text: str) -> list[Token]:
+def tokens(text: str) -> tuple[Token, ...]:
     """The query's tokens without whitespace and comments (an unclosed string is one
-    ``other`` token per character, and the engine's parser will report it)."""
-    found = []
-    for match in _TOKEN.finditer(text):
-        kind = match.lastgroup or "other"
-        if kind not in ("ws", "comment"):
-            found.append(Token(kind, match.group()))
-    return found
+    ``other`` token per character, and the engine's parser will report it). A short text
+    is lexed once however many checks read it (the refusals, the worker's column order and
+    LIMIT, publisher.lookup): the last ``_MEMO`` are kept."""
+    if len(text) <= _MEMO_CHARS:
+        return _memo_tokens(text)
+    return _lex(text)
+
+
+def _lex(text: str) -> tuple[Token, ...]:
+    return tuple(Token(match.lastgroup or "other", match.group())
+                 for match in _TOKEN.finditer(text)
+                 if match.lastgroup not in ("ws", "comment"))
+
+
+_MEMO, _MEMO_CHARS = 128, 4000
+_memo_tokens = lru_cache(maxsize=_MEMO)(_lex)
 
 
 @dataclass(frozen=True)

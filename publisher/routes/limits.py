@@ -47,6 +47,10 @@ class RequestLimits:
             response.headers["Connection"] = "close"  # the unread body stays unread
             await response(scope, receive, send)
             return
+        if not _chunked(scope):
+            # the server delivers exactly the declared length (0 when none), checked above
+            await self.app(scope, receive, send)
+            return
         received = 0
 
         async def counted() -> Message:
@@ -78,6 +82,10 @@ def head_size(scope: Scope) -> int:
     """Bytes of request target and header fields, as on the wire (give or take the CRLFs)."""
     target = len(scope.get("raw_path") or scope["path"].encode()) + len(scope["query_string"])
     return target + sum(len(k) + len(v) + 4 for k, v in scope.get("headers", ()))
+
+
+def _chunked(scope: Scope) -> bool:
+    return any(k == b"transfer-encoding" for k, _ in scope.get("headers", ()))
 
 
 def _content_length(scope: Scope) -> int | None:

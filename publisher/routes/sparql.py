@@ -10,12 +10,13 @@ table on that page, so it works without JavaScript.
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -32,12 +33,12 @@ from publisher.negotiation import (
 )
 from publisher.render import html
 from publisher.named_queries import NamedQuery, load_named_queries
-from publisher.result_cache import ResultCache, cache_key, etag
+from publisher.result_cache import Answer, ResultCache, cache_key, etag
 from publisher.render.rdf import prefixes, serialize
-from publisher.routes import SettingsDep, StoreDep, not_modified
+from publisher.routes import not_modified
 from publisher.service_description import description_triples
 from publisher.store import Store
-from publisher.workers import Job, WorkerPool
+from publisher.workers import Evaluation, Job, WorkerPool
 
 router = APIRouter(tags=["SPARQL"])
 CACHE_CONTROL = "public, max-age=60"
@@ -48,14 +49,6 @@ FORMAT_ALIASES = {"rdf": {"json": "jsonld", "json-ld": "jsonld", "xml": "rdfxml"
                   "results": {"sparql-results+json": "json", "sparql-results+xml": "xml"}}
 SD_FORMATS = (BY_NAME["turtle"], BY_NAME["jsonld"], BY_NAME["rdfxml"], BY_NAME["ntriples"],
               BY_NAME["html"])
-
-
-async def get_pool(request: Request) -> WorkerPool:  # async: no thread hop
-    pool: WorkerPool = request.app.state.runtime.pool
-    return pool
-
-
-PoolDep = Annotated[WorkerPool, Depends(get_pool)]
 
 
 def graphs(request: Request, store: Store) -> tuple[str, ...]:
@@ -78,12 +71,17 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
             response_class=Response, responses=_RESPONSES, operation_id="sparql_get")
 @router.post("/sparql", summary="SPARQL query (POST)", response_class=Response,
              responses=_RESPONSES, operation_id="sparql_post")
-async def endpoint(request: Request, settings: SettingsDep, store: StoreDep,
-                   pool: PoolDep) -> Response:
+async def endpoint(request: Request) -> Response:
     """Query with GET ?query=, POST application/x-www-form-urlencoded or POST
     application/sparql-query; without a query, the Service Description (or the query page
     for browsers). Results by Accept or ?format= (json, xml, csv, tsv, turtle, jsonld, rdfxml,
     ntriples)."""
+    # read from the state, not by dependencies: their solving is a measurable part of a
+    # small query's time (bench/RESULTS.md)
+    settings: Settings = request.app.state.settings
+    runtime = request.app.state.runtime
+    store: Store = runtime.store
+    pool: WorkerPool = runtime.pool
     body = await _body(request, settings.max_request_body) if request.method == "POST" else b""
     protocol = sparql.read_request(request.method, request.query_params.multi_items(),
                                    request.headers.get("content-type"), body)
@@ -152,7 +150,7 @@ async def answer(request: Request, store: Store, pool: WorkerPool, job: Job,
     if request.method not in ("GET", "HEAD"):
         evaluation = await pool.evaluate(job)
         headers["X-SPARQL-Truncated"] = "true" if evaluation.truncated else "false"
-        return StreamingResponse(evaluation.chunks(), media_type=content_type, headers=headers)
+        return _response(evaluation, evaluation.chunks(), content_type, headers)
     cache: ResultCache = request.app.state.runtime.results
     key = cache_key(store.version, job.query, job.options, job.format, job.max_rows,
                     job.substitutions)
@@ -168,7 +166,19 @@ async def answer(request: Request, store: Store, pool: WorkerPool, job: Job,
     headers["X-SPARQL-Truncated"] = "true" if evaluation.truncated else "false"
     chunks = evaluation.chunks()
     if not evaluation.truncated:
-        chunks = cache.keep(key, chunks, content_type)
+        if evaluation.whole is not None:
+            cache.put(key, Answer(evaluation.whole, content_type))
+        else:
+            chunks = cache.keep(key, chunks, content_type)
+    return _response(evaluation, chunks, content_type, headers)
+
+
+def _response(evaluation: Evaluation, chunks: AsyncIterator[bytes], content_type: str,
+              headers: dict[str, str]) -> Response:
+    """A plain response when the whole answer is here (no streaming machinery), else a
+    streamed one."""
+    if evaluation.whole is not None:
+        return Response(evaluation.whole, media_type=content_type, headers=headers)
     return StreamingResponse(chunks, media_type=content_type, headers=headers)
 
 

@@ -1,0 +1,192 @@
+"""Look-ups answered in the server process, without the round trip to a query worker.
+
+Queries run in worker processes because pyoxigraph cannot cancel one (publisher.workers).
+One kind of query needs no cancelling: a SELECT or ASK whose WHERE clause is a single
+triple pattern, with no DISTINCT, ORDER BY, GROUP BY, FILTER or expression. The engine
+answers it by scanning one index range, one index step per solution, so reading n
+solutions costs O(n) and nothing can run between two of them. The server evaluates such a
+query itself, on the event loop, reading at most ``ROWS`` solutions within ``BUDGET``
+seconds; an answer longer than that is left to a worker (and evaluated again there), so a
+look-up never holds the event loop for more than the budget.
+
+That is the commonest query researchers send (what does the graph say about this IRI, who
+points at it, is this triple there), and for it the worker round trip (two process
+switches, a pickle each way) cost more than the evaluation itself (bench/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pyoxigraph as ox
+
+from publisher import results
+from publisher.sparql import Token, star_order, syntax_error, tokens, top_level_limit
+from publisher.store import Store
+
+ROWS = 256          # solutions read here at most; a longer answer goes to a worker
+BUDGET = 0.005      # seconds of evaluation here at most, likewise
+_TERM = frozenset({"var", "iri", "pname"})
+_MAX_OFFSET = 1000  # OFFSET skips inside one step of the engine: kept small
+
+
+@dataclass(frozen=True)
+class Answer:
+    truncated: bool
+    body: bytes
+
+
+def single_pattern(text: str) -> bool:
+    """Whether the query is ``[prologue] SELECT vars|* [WHERE] { s p o [.] } [LIMIT n]
+    [OFFSET m]`` or ``ASK [WHERE] { s p o [.] }`` (terms: variables, IRIs, prefixed names,
+    ``a`` as predicate, plain, language-tagged or typed string literals as object)."""
+    toks = tokens(text)
+    i = _after_prologue(toks)
+    if i >= len(toks) or toks[i].kind != "word":
+        return False
+    form = toks[i].text.upper()
+    i += 1
+    if form == "SELECT":
+        start = i
+        while i < len(toks) and toks[i].kind == "var":
+            i += 1
+        if i == start:
+            if i >= len(toks) or toks[i].text != "*":
+                return False
+            i += 1
+    elif form != "ASK":
+        return False
+    if i < len(toks) and toks[i].kind == "word" and toks[i].text.upper() == "WHERE":
+        i += 1
+    if i >= len(toks) or toks[i].text != "{":
+        return False
+    i = _triple(toks, i + 1)
+    if i < 0:
+        return False
+    if i < len(toks) and toks[i].text == ".":
+        i += 1
+    if i >= len(toks) or toks[i].text != "}":
+        return False
+    if form == "ASK":
+        return i + 1 == len(toks)
+    return _modifiers(toks, i + 1)
+
+
+def _after_prologue(toks: Sequence[Token]) -> int:
+    i = 0
+    while i < len(toks) and toks[i].kind == "word":
+        word = toks[i].text.upper()
+        if word == "PREFIX" and i + 2 < len(toks) and toks[i + 1].kind == "pname" \
+                and toks[i + 2].kind == "iri":
+            i += 3
+        elif word == "BASE" and i + 1 < len(toks) and toks[i + 1].kind == "iri":
+            i += 2
+        else:
+            break
+    return i
+
+
+def _triple(toks: Sequence[Token], i: int) -> int:
+    """The index after a subject, predicate and object starting at ``i``, or -1."""
+    for position in range(3):
+        if i >= len(toks):
+            return -1
+        tok = toks[i]
+        if tok.kind in _TERM and not tok.text.startswith("_:"):
+            i += 1
+        elif position == 1 and tok.kind == "word" and tok.text == "a":
+            i += 1
+        elif position == 2 and tok.kind == "string":
+            i += 1
+            if i < len(toks) and toks[i].kind == "lang":
+                i += 1
+            elif i + 2 < len(toks) and toks[i].text == "^" and toks[i + 1].text == "^" \
+                    and toks[i + 2].kind in ("iri", "pname"):
+                i += 3
+        else:
+            return -1
+    return i
+
+
+def _modifiers(toks: Sequence[Token], i: int) -> bool:
+    """Only LIMIT and a small OFFSET, each once, may follow the pattern."""
+    seen: set[str] = set()
+    while i < len(toks):
+        word = toks[i].text.upper() if toks[i].kind == "word" else ""
+        if word not in ("LIMIT", "OFFSET") or word in seen:
+            return False
+        seen.add(word)
+        i += 1
+        digits = ""
+        while i < len(toks) and toks[i].kind == "other" and toks[i].text.isdigit():
+            digits += toks[i].text
+            i += 1
+        if not digits or (word == "OFFSET" and int(digits) > _MAX_OFFSET):
+            return False
+    return True
+
+
+def engine_options(options: dict[str, Any], base: str,
+                   substitutions: dict[str, Any]) -> dict[str, Any]:
+    """A job's options as pyoxigraph's ``Store.query`` takes them."""
+    found = dict(options)
+    if base:  # relative IRIs in a query resolve against the endpoint (Protocol 2.1.4)
+        found.setdefault("base_iri", base + "sparql")
+    for key in ("default_graph", "named_graphs"):
+        if key in found:
+            found[key] = [ox.NamedNode(iri) for iri in found[key]]
+    if substitutions:
+        found["substitutions"] = {ox.Variable(k): v for k, v in substitutions.items()}
+    return found
+
+
+def answer_here(store: Store, query: str, fmt: str, max_rows: int, max_bytes: int,
+                options: dict[str, Any]) -> Answer | None:
+    """The whole answer of a single-pattern query in a result format, or None when it is
+    not one or is longer than ``ROWS`` solutions or ``BUDGET`` seconds (a worker answers
+    it then). A syntax error is raised as the worker would report it."""
+    if fmt not in results.SOLUTION_FORMATS or not single_pattern(query):
+        return None
+    limit = top_level_limit(query)
+    if limit is not None and limit > ROWS:
+        return None  # asks for a long answer: straight to a worker, which streams it
+    deadline = time.perf_counter() + BUDGET
+    try:
+        found = store.query(query, **options)
+    except SyntaxError as exc:
+        raise syntax_error(exc.msg) from None
+    except Exception:  # noqa: BLE001  (a worker evaluates it again and reports the error)
+        return None
+    if isinstance(found, ox.QueryBoolean):
+        return Answer(False, results.boolean(bool(found), fmt))
+    if not isinstance(found, ox.QuerySolutions):
+        return None
+    wanted = min(max_rows + 1, ROWS + 1)
+    rows: list[ox.QuerySolution] = []
+    complete = True
+    try:
+        for row in found:
+            rows.append(row)
+            if len(rows) >= wanted or time.perf_counter() > deadline:
+                complete = False
+                break
+    except Exception:  # noqa: BLE001  (as above)
+        return None
+    truncated = len(rows) > max_rows  # max_rows + 1 read: known to be cut, whatever follows
+    if not truncated and not complete:
+        return None
+    columns = [v.value for v in found.variables]
+    order = star_order(query)
+    names = sorted(columns, key=lambda n: order.index(n) if n in order else len(order))
+    if not truncated and fmt in results.NATIVE_FORMATS and names == columns:
+        # evaluated again, and written by pyoxigraph: faster than results.py for a few
+        # rows already (the same data; workers.run_job does the same)
+        body = store.query(query, **options).serialize(format=results.NATIVE_FORMATS[fmt])
+    else:
+        body = b"".join(results.solutions(names, rows[:max_rows], fmt))
+    if max_bytes and len(body) > max_bytes:
+        return None  # the worker reports the limit, with its own words
+    return Answer(truncated, body)
