@@ -48,9 +48,9 @@ from publisher.sparql import star_order, syntax_error, top_level_limit
 from publisher.store import OxigraphStore
 
 BUFFER_ROWS = 10_000        # rows held before the response head is sent (see bounded)
-CHUNK_BYTES = 64 * 1024     # bytes per message from a worker
-FIRST_CHUNK_BYTES = 16 * 1024  # the first one (time to first byte); smaller answers: one message
-STREAM_ROWS = 100           # a LIMIT above this: the answer is sent from its first rows (run_job)
+CHUNK_BYTES = 256 * 1024    # bytes per message from a worker
+FIRST_CHUNK_BYTES = 256 * 1024  # the first one; a smaller answer goes in one message
+STREAM_ROWS = 10_000        # a LIMIT above this: the answer is sent from its first rows (run_job)
 NATIVE_WRITE_BYTES = 8192   # pyoxigraph writes in pieces of this size; a smaller write ends it
 RDF_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES,
                "rdfxml": ox.RdfFormat.RDF_XML, "jsonld": ox.RdfFormat.JSON_LD}
@@ -116,12 +116,17 @@ class _Sink:
 
     def send(self) -> None:
         """Send the head if not yet sent, and what is buffered."""
-        if self.head is not None:
+        first = self.head is not None
+        if first:
             self.conn.send(self.head)
             self.head = None
         if self.buffer:
             self.conn.send(("data", bytes(self.buffer)))
             self.buffer.clear()
+        if first and hasattr(os, "sched_yield"):
+            # let the server send the response head now: on a busy core the worker would
+            # otherwise keep it waiting for the rest of its time slice (milliseconds)
+            os.sched_yield()
 
     def finish(self) -> None:
         if self.head is not None and self.whole:

@@ -14,7 +14,7 @@ from typing import Any
 import pyoxigraph as ox
 import pytest
 
-from publisher import results
+from publisher import results, workers
 from publisher.config import Settings
 from publisher.errors import ServiceUnavailable
 from publisher.store import OxigraphStore
@@ -58,6 +58,12 @@ def _store() -> ox.Store:
             quoted = ox.Triple(s, ox.NamedNode(EX + "p"), ox.Literal("quoted", language="en"))
             add(s, "said", quoted)
     return store
+
+
+@pytest.fixture(autouse=True)
+def short_streams(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An answer of more than 100 rows counts as long here (the default is 10,000)."""
+    monkeypatch.setattr(workers, "STREAM_ROWS", 100)
 
 
 @pytest.fixture(scope="module")
@@ -236,7 +242,7 @@ def test_max_bytes_before_the_first_message_is_an_error_of_its_own(store: Oxigra
 
 
 def test_max_bytes_after_the_first_message_cuts_the_stream(store: OxigraphStore) -> None:
-    messages = _run(store, f"{SELECT} LIMIT 2000", "json", max_bytes=3 * FIRST_CHUNK_BYTES)
+    messages = _run(store, f"{SELECT} LIMIT 2000", "json", max_bytes=3 * NATIVE_WRITE_BYTES)
     assert messages[0] == ("head", False) and messages[1][0] == "data"
     assert messages[-1][:2] == ("error", "http")
 
