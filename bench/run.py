@@ -155,6 +155,9 @@ class Bench:
         main, total = w.peak_rss_mb(pid)
         self.put("peak RSS MB (main/all)", peer, f"{main:.0f}/{total:.0f}")
         self.r.setdefault("_rss_total", {})[peer] = total
+        pss = w.pss_mb(pid)  # after the whole workload, large answers included
+        self.put("PSS MB at end (all)", peer, f"{pss:.0f}")
+        self.r.setdefault("_pss", {})[peer] = pss
 
     # -- the peers ---------------------------------------------------------------------------
 
@@ -456,6 +459,10 @@ def table(n: int, r: dict[str, Any]) -> str:
     if rss.get("publisher") and rss.get("oxigraph"):
         lines.append(f"Peak RSS (all processes): publisher {rss['publisher']:.0f} MB, Oxigraph "
                      f"{rss['oxigraph']:.0f} MB ({rss['publisher'] / rss['oxigraph']:.2f}×).")
+    pss = r.get("_pss", {})
+    if pss.get("publisher") and pss.get("oxigraph"):
+        lines.append(f"PSS at the end (all processes): publisher {pss['publisher']:.0f} MB, "
+                     f"Oxigraph {pss['oxigraph']:.0f} MB.")
     return "\n".join(lines) + "\n"
 
 

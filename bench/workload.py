@@ -201,6 +201,21 @@ def peak_rss_mb(pid: int) -> tuple[float, float]:
     return main, sum(_status_kb(p, "VmHWM") for p in pids) / 1024
 
 
+def pss_mb(pid: int) -> float:
+    """Proportional set size of the process tree now, in MB: pages shared between processes
+    (the engine's library, the store's files, a forked parent's heap) counted once, split
+    among them, where a sum of RSS counts them once per process."""
+    total = 0
+    for p in tree(pid):
+        try:
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
 def rss_mb(pid: int) -> float:
     return sum(_status_kb(p, "VmRSS") for p in tree(pid)) / 1024
 
