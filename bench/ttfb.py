@@ -17,10 +17,10 @@ from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import peers  # noqa: E402
-import workload as w  # noqa: E402
-from peers import JSON_RESULTS  # noqa: E402
-from run import DATA, WORK  # noqa: E402
+import peers
+import workload as w
+from peers import JSON_RESULTS
+from run import DATA, WORK
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ _LAZY = {"create_app": "publisher.app", "Settings": "publisher.config",
 def __getattr__(name: str) -> object:
     if name not in _LAZY:
         raise AttributeError(f"module 'publisher' has no attribute {name!r}")
-    import importlib  # noqa: PLC0415
+    import importlib
 
     value = getattr(importlib.import_module(_LAZY[name]), name)
     globals()[name] = value

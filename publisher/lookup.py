@@ -95,9 +95,8 @@ def _triple(toks: Sequence[Token], i: int) -> int:
         if i >= len(toks):
             return -1
         tok = toks[i]
-        if tok.kind in _TERM and not tok.text.startswith("_:"):
-            i += 1
-        elif position == 1 and tok.kind == "word" and tok.text == "a":
+        if (tok.kind in _TERM and not tok.text.startswith("_:")) \
+                or (position == 1 and tok.kind == "word" and tok.text == "a"):
             i += 1
         elif position == 2 and tok.kind == "string":
             i += 1

@@ -13,11 +13,11 @@ from typing import Any
 
 from publisher.config import Settings
 from publisher.documents import Documents
-from publisher.result_cache import ResponseCache, ResultCache
 from publisher.passthrough import RemoteExecutor
 from publisher.remote import RemoteStore, is_remote
+from publisher.result_cache import ResponseCache, ResultCache
 from publisher.store import OxigraphStore, Store
-from publisher.workers import WorkerPool
+from publisher.workers import QueryExecutor, WorkerPool
 
 
 @dataclass
@@ -25,7 +25,7 @@ class Runtime:
     settings: Settings
     store: Store
     documents: Documents
-    pool: WorkerPool
+    pool: QueryExecutor  # worker processes, or the remote store's query slots
     #: per-version caches of the routes (catalogue renderings, graph lists, ...)
     caches: dict[str, Any] = field(default_factory=dict)
     #: answers to repeated SPARQL queries of this version (publisher.result_cache)
@@ -44,7 +44,7 @@ class Runtime:
         if store is None and is_remote(settings.store):  # no local data, no workers
             remote = RemoteStore.open(settings)
             return cls(settings, remote, Documents(remote, settings),
-                       RemoteExecutor(remote, settings),  # type: ignore[arg-type]
+                       RemoteExecutor(remote, settings),
                        results=ResultCache(settings.result_cache_bytes))
         store = OxigraphStore.open(settings) if store is None else store
         pool = WorkerPool(store, settings)

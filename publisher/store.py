@@ -16,10 +16,10 @@ from typing import Any, Protocol
 
 import pyoxigraph as ox
 
-from publisher.config import Settings
 from publisher import diskstore
-from publisher.errors import DataError
 from publisher.bulkload import Progress, load_files
+from publisher.config import Settings
+from publisher.errors import DataError
 from publisher.source import fingerprint, last_modified, signature, source_files
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -51,7 +51,9 @@ class Stats:
 class Store(Protocol):
     """What the web layer needs from a store."""
 
-    version: str
+    @property
+    def version(self) -> str:
+        """The data version: a fingerprint of what the store holds."""
 
     def describe(self, iri: str, max_links: int) -> Description | None: ...
 

@@ -31,12 +31,12 @@ import socket
 import stat
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import chain, islice
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pyoxigraph as ox
 
@@ -66,6 +66,38 @@ class Job:
     base: str = ""                   # for Turtle/RDF/XML prefixes
     max_bytes: int = 0               # of the serialized answer; 0: the pool sets
                                      # settings.max_response_bytes (past it the stream is cut)
+
+
+class QueryEvaluation(Protocol):
+    """A running query whose head has arrived (``Evaluation``; passthrough's
+    ``RemoteEvaluation``)."""
+
+    truncated: bool
+
+    @property
+    def whole(self) -> bytes | None:
+        """The whole body when it came at once, else None (then ``chunks`` streams it)."""
+
+    def chunks(self) -> AsyncIterator[bytes]:
+        """The body, once."""
+
+
+class QueryExecutor(Protocol):
+    """What the routes run queries with: ``WorkerPool`` over a local store,
+    passthrough's ``RemoteExecutor`` over a remote one."""
+
+    @property
+    def workers(self) -> Sequence[Any]:
+        """One entry per query slot (what /readyz counts)."""
+
+    @property
+    def pids(self) -> list[int]: ...
+
+    def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def evaluate(self, job: Job) -> QueryEvaluation: ...
 
 
 # -- the worker side -----------------------------------------------------------------------

@@ -83,21 +83,21 @@ class HeadAsGet:
         if scope["type"] != "http" or scope["method"] != "HEAD":
             await self.app(scope, receive, send)
             return
-        state = {"started": False, "length": 0, "declared": False}
+        start: dict[str, Any] = {}  # the response's start message, held until the end
+        length = 0
 
         async def send_headers_only(message: Message) -> None:
+            nonlocal length
             if message["type"] == "http.response.start":
-                state["declared"] = any(k == b"content-length" for k, _ in message["headers"])
-                state["start"] = message
+                start.update(message)
                 return
             if message["type"] == "http.response.body":
-                state["length"] += len(message.get("body", b""))  # type: ignore[operator]
+                length += len(message.get("body", b""))
                 if message.get("more_body", False):
                     return
-                start: dict[str, Any] = dict(state["start"])  # type: ignore[arg-type]
-                if not state["declared"]:
+                if not any(k == b"content-length" for k, _ in start["headers"]):
                     start["headers"] = [*start["headers"],
-                                        (b"content-length", str(state["length"]).encode())]
+                                        (b"content-length", str(length).encode())]
                 await send(start)
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
                 return

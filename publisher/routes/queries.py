@@ -20,7 +20,7 @@ from publisher.errors import BadRequest
 from publisher.named_queries import NamedQuery, Parameter, load_named_queries
 from publisher.negotiation import RESULT_FORMATS, choose_format
 from publisher.routes.sparql import answer
-from publisher.workers import Job, WorkerPool
+from publisher.workers import Job, QueryExecutor
 
 TYPES: dict[str, type] = {"iri": str, "string": str, "integer": int, "language": str,
                           "date": str}
@@ -75,7 +75,7 @@ def _endpoint(query: NamedQuery) -> Any:
             raise BadRequest(f"Unknown parameter(s): {', '.join(unknown)}. {query.name} takes "
                              + (", ".join(sorted(declared)) or "no parameters") + ".")
         settings: Settings = request.app.state.settings
-        pool: WorkerPool = request.app.state.runtime.pool
+        pool: QueryExecutor = request.app.state.runtime.pool
         bound = query.substitutions({k: None if v is None else str(v)
                                      for k, v in values.items()})
         fmt = choose_format(request.headers.get("accept"), RESULT_FORMATS)

@@ -110,9 +110,8 @@ def _recorder(scope: Scope, send: Send, cache: ResponseCache,
 
     async def recording(message: Message) -> None:
         kind = message["type"]
-        if kind == "http.response.start":
-            if _cacheable(message):
-                state["start"] = (message["status"], list(message.get("headers", ())))
+        if kind == "http.response.start" and _cacheable(message):
+            state["start"] = (message["status"], list(message.get("headers", ())))
         await send(message)
         if kind == "http.response.body" and state["start"] is not None:
             chunk = message.get("body", b"")
@@ -137,9 +136,8 @@ def _cacheable(start: Message) -> bool:
     for name, value in start.get("headers", ()):
         if name == b"etag":
             etag = True
-        elif name == b"cache-control" and (b"no-store" in value or b"private" in value):
-            return False
-        elif name == b"set-cookie" or (name == b"x-sparql-truncated" and value == b"true"):
+        elif (name == b"cache-control" and (b"no-store" in value or b"private" in value)) \
+                or name == b"set-cookie" or (name == b"x-sparql-truncated" and value == b"true"):
             return False
     return etag
 

@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from publisher import sparql
 from publisher.config import Settings
 from publisher.errors import BadRequest, HttpError, PayloadTooLarge
+from publisher.named_queries import NamedQuery, load_named_queries
 from publisher.negotiation import (
     BY_NAME,
     RDF_FORMATS,
@@ -32,13 +33,12 @@ from publisher.negotiation import (
     choose_format,
 )
 from publisher.render import html
-from publisher.named_queries import NamedQuery, load_named_queries
-from publisher.result_cache import Answer, ResultCache, cache_key, etag
 from publisher.render.rdf import prefixes, serialize
+from publisher.result_cache import Answer, ResultCache, cache_key, etag
 from publisher.routes import not_modified
 from publisher.service_description import description_triples
 from publisher.store import Store
-from publisher.workers import Evaluation, Job, WorkerPool
+from publisher.workers import Job, QueryEvaluation, QueryExecutor
 
 router = APIRouter(tags=["SPARQL"])
 CACHE_CONTROL = "public, max-age=60"
@@ -81,7 +81,7 @@ async def endpoint(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     runtime = request.app.state.runtime
     store: Store = runtime.store
-    pool: WorkerPool = runtime.pool
+    pool: QueryExecutor = runtime.pool
     body = await _body(request, settings.max_request_body) if request.method == "POST" else b""
     protocol = sparql.read_request(request.method, request.query_params.multi_items(),
                                    request.headers.get("content-type"), body)
@@ -132,7 +132,7 @@ def _result_format(token: str | None, accept: str | None, kind: str) -> Format:
     return choose_format(accept, offered)
 
 
-async def _results(request: Request, settings: Settings, store: Store, pool: WorkerPool,
+async def _results(request: Request, settings: Settings, store: Store, pool: QueryExecutor,
                    parsed: sparql.ParsedQuery, fmt: Format, token: str | None) -> Response:
     headers = {"Vary": "Accept", "X-SPARQL-Max-Rows": str(settings.max_rows)}
     if token:
@@ -141,7 +141,7 @@ async def _results(request: Request, settings: Settings, store: Store, pool: Wor
     return await answer(request, store, pool, job, fmt.content_type, headers)
 
 
-async def answer(request: Request, store: Store, pool: WorkerPool, job: Job,
+async def answer(request: Request, store: Store, pool: QueryExecutor, job: Job,
                  content_type: str, headers: dict[str, str]) -> Response:
     """Evaluate a job and stream its answer. GET (and HEAD) answers carry an ETag and
     Cache-Control and are answered from the result cache when the same query has been
@@ -173,7 +173,7 @@ async def answer(request: Request, store: Store, pool: WorkerPool, job: Job,
     return _response(evaluation, chunks, content_type, headers)
 
 
-def _response(evaluation: Evaluation, chunks: AsyncIterator[bytes], content_type: str,
+def _response(evaluation: QueryEvaluation, chunks: AsyncIterator[bytes], content_type: str,
               headers: dict[str, str]) -> Response:
     """A plain response when the whole answer is here (no streaming machinery), else a
     streamed one."""
@@ -222,7 +222,7 @@ def _graph_sizes(request: Request, store: Store) -> dict[str, int]:
 
 # -- the page ------------------------------------------------------------------------------
 
-async def _page(request: Request, settings: Settings, store: Store, pool: WorkerPool,
+async def _page(request: Request, settings: Settings, store: Store, pool: QueryExecutor,
                 query: str, parsed: sparql.ParsedQuery | None,
                 error: HttpError | None = None) -> Response:
     result: dict[str, Any] | None = None
