@@ -5,9 +5,10 @@ One kind of query needs no cancelling: a SELECT or ASK whose WHERE clause is a s
 triple pattern, with no DISTINCT, ORDER BY, GROUP BY, FILTER or expression. The engine
 answers it by scanning one index range, one index step per solution, so reading n
 solutions costs O(n) and nothing can run between two of them. The server evaluates such a
-query itself, on the event loop, reading at most ``ROWS`` solutions within ``BUDGET``
-seconds; an answer longer than that is left to a worker (and evaluated again there), so a
-look-up never holds the event loop for more than the budget.
+query itself, on the event loop, reading at most ``ROWS`` solutions (or, written by
+pyoxigraph, ``NATIVE_BYTES`` of JSON or XML) within ``BUDGET`` seconds; an answer longer
+than that is left to a worker (and evaluated again there), so a look-up never holds the
+event loop for much more than the budget.
 
 That is the commonest query researchers send (what does the graph say about this IRI, who
 points at it, is this triple there), and for it the worker round trip (two process
@@ -29,6 +30,10 @@ from publisher.store import Store
 
 ROWS = 256          # solutions read here at most; a longer answer goes to a worker
 BUDGET = 0.005      # seconds of evaluation here at most, likewise
+#: bytes pyoxigraph may write here in one evaluation (see _Capped); at its shortest a row
+#: is ``{}`` and a comma in JSON, ``<result></result>`` in XML
+NATIVE_BYTES = 16 * 1024
+_SHORTEST_ROW = {"json": 3, "xml": 17}
 _TERM = frozenset({"var", "iri", "pname"})
 _MAX_OFFSET = 1000  # OFFSET skips inside one step of the engine: kept small
 
@@ -145,8 +150,8 @@ def engine_options(options: dict[str, Any], base: str,
 def answer_here(store: Store, query: str, fmt: str, max_rows: int, max_bytes: int,
                 options: dict[str, Any]) -> Answer | None:
     """The whole answer of a single-pattern query in a result format, or None when it is
-    not one or is longer than ``ROWS`` solutions or ``BUDGET`` seconds (a worker answers
-    it then). A syntax error is raised as the worker would report it."""
+    not one or is longer than ``ROWS`` solutions (``NATIVE_BYTES``) or ``BUDGET`` seconds
+    (a worker answers it then). A syntax error is raised as the worker would report it."""
     if fmt not in results.SOLUTION_FORMATS or not single_pattern(query):
         return None
     limit = top_level_limit(query)
@@ -163,6 +168,55 @@ def answer_here(store: Store, query: str, fmt: str, max_rows: int, max_bytes: in
         return Answer(False, results.boolean(bool(found), fmt))
     if not isinstance(found, ox.QuerySolutions):
         return None
+    columns = [v.value for v in found.variables]
+    order = star_order(query)
+    names = sorted(columns, key=lambda n: order.index(n) if n in order else len(order))
+    native = fmt in results.NATIVE_FORMATS and names == columns
+    if native and max_rows >= NATIVE_BYTES // _SHORTEST_ROW[fmt] \
+            and (not max_bytes or max_bytes >= NATIVE_BYTES):
+        # one evaluation, written by pyoxigraph into a bounded buffer: an answer that fits
+        # holds fewer rows than max_rows, so it is complete and not truncated
+        return _native(found, fmt, deadline)
+    return _counted(store, query, options, found, names, native, fmt, max_rows, max_bytes,
+                    deadline)
+
+
+class _Over(Exception):
+    """The answer is longer than NATIVE_BYTES, or took longer than the budget."""
+
+
+class _Capped:
+    """A file-like buffer for pyoxigraph's serializer that stops it (by raising) past
+    NATIVE_BYTES or the deadline. pyoxigraph writes 8 KB at a time, and a single-pattern
+    row is one index step, so the work between two checks is bounded too."""
+
+    def __init__(self, deadline: float) -> None:
+        self.buffer, self.deadline = bytearray(), deadline
+
+    def write(self, data: bytes) -> int:
+        self.buffer += data
+        if len(self.buffer) > NATIVE_BYTES or time.perf_counter() > self.deadline:
+            raise _Over
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+def _native(found: ox.QuerySolutions, fmt: str, deadline: float) -> Answer | None:
+    sink = _Capped(deadline)
+    try:
+        found.serialize(sink, results.NATIVE_FORMATS[fmt])  # type: ignore[arg-type]
+    except Exception:  # noqa: BLE001  (_Over, or an error a worker will report again)
+        return None
+    return Answer(False, bytes(sink.buffer))
+
+
+def _counted(store: Store, query: str, options: dict[str, Any], found: ox.QuerySolutions,
+             names: list[str], native: bool, fmt: str, max_rows: int, max_bytes: int,
+             deadline: float) -> Answer | None:
+    """Rows read and counted first (a small ``max_rows`` may cut the answer), then
+    written."""
     wanted = min(max_rows + 1, ROWS + 1)
     rows: list[ox.QuerySolution] = []
     complete = True
@@ -177,10 +231,7 @@ def answer_here(store: Store, query: str, fmt: str, max_rows: int, max_bytes: in
     truncated = len(rows) > max_rows  # max_rows + 1 read: known to be cut, whatever follows
     if not truncated and not complete:
         return None
-    columns = [v.value for v in found.variables]
-    order = star_order(query)
-    names = sorted(columns, key=lambda n: order.index(n) if n in order else len(order))
-    if not truncated and fmt in results.NATIVE_FORMATS and names == columns:
+    if not truncated and native:
         # evaluated again, and written by pyoxigraph: faster than results.py for a few
         # rows already (the same data; workers.run_job does the same)
         body = store.query(query, **options).serialize(format=results.NATIVE_FORMATS[fmt])

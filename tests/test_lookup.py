@@ -64,7 +64,7 @@ def test_everything_else_goes_to_a_worker(query: str) -> None:
 def store() -> ox.Store:
     data = ox.Store()
     hub = ox.NamedNode("http://example.org/hub")
-    for i in range(lookup.ROWS + 10):
+    for i in range(max(lookup.ROWS, lookup.NATIVE_BYTES // 16) + 10):  # > both bounds
         data.add(ox.Quad(hub, ox.NamedNode("http://example.org/p"), ox.Literal(str(i))))
     data.add(ox.Quad(ox.NamedNode("http://example.org/a"), ox.NamedNode("http://example.org/p"),
                      ox.Literal("x", language="en")))
@@ -86,6 +86,16 @@ def test_an_answer_longer_than_the_budget_is_left_to_a_worker(store: ox.Store) -
     assert _here(store, "SELECT ?o WHERE { <http://example.org/hub> ?p ?o }") is None
     limited = _here(store, "SELECT ?o WHERE { <http://example.org/hub> ?p ?o } LIMIT 3")
     assert limited is not None and len(json.loads(limited.body)["results"]["bindings"]) == 3
+
+
+def test_written_by_pyoxigraph_or_counted_first_the_answer_is_the_same(
+        store: ox.Store) -> None:
+    query = "SELECT ?p ?o WHERE { ?s ?p ?o } LIMIT 100"
+    native = _here(store, query)  # max_rows allows no cut: one evaluation, pyoxigraph writes
+    counted = _here(store, query, max_rows=5000)  # rows counted first
+    assert native is not None and counted is not None
+    assert _solutions(native.body, "json") == _solutions(counted.body, "json")
+    assert len(_solutions(native.body, "json")[1]) == 100
 
 
 def test_max_rows_cuts_here_as_a_worker_does(store: ox.Store) -> None:
