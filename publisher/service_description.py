@@ -38,6 +38,22 @@ def _literal(value: object, datatype: str) -> ox.Literal:
     return ox.Literal(str(value), datatype=ox.NamedNode(XSD + datatype))
 
 
+#: the limits announced under <base>def/limits#: property, setting, datatype
+LIMITS = (("queryTimeout", "query_timeout", "dayTimeDuration"),
+          ("maxResultRows", "max_rows", "integer"),
+          ("maxQueryLength", "max_query_length", "integer"),
+          ("maxRequestBody", "max_request_body", "integer"),
+          ("concurrentQueries", "query_workers", "integer"),
+          ("queueWait", "query_queue_wait", "dayTimeDuration"),
+          ("maxRequestHeaderBytes", "max_header_bytes", "integer"),
+          ("maxResponseBytes", "max_response_bytes", "integer"),
+          ("maxConnections", "max_connections", "integer"))
+
+
+def _limit(value: float, kind: str) -> object:
+    return f"PT{value:g}S" if kind == "dayTimeDuration" else value
+
+
 def description_triples(settings: Settings, sizes: dict[str, int]) -> list[ox.Triple]:
     """The Service Description; ``sizes`` maps graph IRIs (and '' for the default graph)
     to their number of triples."""
@@ -71,24 +87,7 @@ def description_triples(settings: Settings, sizes: dict[str, int]) -> list[ox.Tr
             ox.Triple(described, ox.NamedNode(VOID + "triples"),
                       _literal(sizes[graph], "integer")),
         ]
-    triples += [
-        ox.Triple(service, ox.NamedNode(limits + "queryTimeout"),
-                  _literal(f"PT{settings.query_timeout:g}S", "dayTimeDuration")),
-        ox.Triple(service, ox.NamedNode(limits + "maxResultRows"),
-                  _literal(settings.max_rows, "integer")),
-        ox.Triple(service, ox.NamedNode(limits + "maxQueryLength"),
-                  _literal(settings.max_query_length, "integer")),
-        ox.Triple(service, ox.NamedNode(limits + "maxRequestBody"),
-                  _literal(settings.max_request_body, "integer")),
-        ox.Triple(service, ox.NamedNode(limits + "concurrentQueries"),
-                  _literal(settings.query_workers, "integer")),
-        ox.Triple(service, ox.NamedNode(limits + "queueWait"),
-                  _literal(f"PT{settings.query_queue_wait:g}S", "dayTimeDuration")),
-        ox.Triple(service, ox.NamedNode(limits + "maxRequestHeaderBytes"),
-                  _literal(settings.max_header_bytes, "integer")),
-        ox.Triple(service, ox.NamedNode(limits + "maxResponseBytes"),
-                  _literal(settings.max_response_bytes, "integer")),
-        ox.Triple(service, ox.NamedNode(limits + "maxConnections"),
-                  _literal(settings.max_connections, "integer")),
-    ]
+    triples += [ox.Triple(service, ox.NamedNode(limits + name),
+                          _literal(_limit(getattr(settings, field), kind), kind))
+                for name, field, kind in LIMITS]
     return triples
