@@ -48,8 +48,7 @@ from publisher.sparql import star_order, syntax_error, top_level_limit
 from publisher.store import OxigraphStore
 
 BUFFER_ROWS = 10_000        # rows held before the response head is sent (see bounded)
-CHUNK_BYTES = 256 * 1024    # bytes per message from a worker
-FIRST_CHUNK_BYTES = 256 * 1024  # the first one; a smaller answer goes in one message
+CHUNK_BYTES = 256 * 1024    # bytes per message from a worker; a smaller answer is one message
 STREAM_ROWS = 10_000        # a LIMIT above this: the answer is sent from its first rows (run_job)
 NATIVE_WRITE_BYTES = 8192   # pyoxigraph writes in pieces of this size; a smaller write ends it
 RDF_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES,
@@ -128,9 +127,9 @@ class _Sink:
         #: as one ("all", truncated, body) message when it fits in a chunk (one wake-up of
         #: the server instead of three for a small answer)
         self.head: tuple[str, bool] | None = None
-        #: FIRST_CHUNK_BYTES: an answer smaller than that goes in one message; run_job lowers
-        #: it for a long answer, so that its first rows are sent at once
-        self.first_chunk = FIRST_CHUNK_BYTES
+        #: CHUNK_BYTES: an answer smaller than that goes in one message; run_job lowers it
+        #: for a long answer, so that its first rows are sent at once
+        self.first_chunk = CHUNK_BYTES
 
     def write(self, data: bytes) -> int:
         self.written += len(data)

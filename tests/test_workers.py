@@ -21,7 +21,6 @@ from publisher.store import OxigraphStore
 from publisher.workers import (
     BUFFER_ROWS,
     CHUNK_BYTES,
-    FIRST_CHUNK_BYTES,
     NATIVE_WRITE_BYTES,
     Job,
     WorkerPool,
@@ -207,7 +206,7 @@ def test_select_star_keeps_the_order_of_appearance(store: OxigraphStore,
 def test_a_small_answer_is_one_message(store: OxigraphStore, query: str, fmt: str) -> None:
     messages = _run(store, query, fmt)
     assert [m[:2] for m in messages] == [("all", False)]
-    assert len(messages[0][2]) < FIRST_CHUNK_BYTES
+    assert len(messages[0][2]) < CHUNK_BYTES
 
 
 def test_a_long_answer_is_sent_from_its_first_row(store: OxigraphStore) -> None:
@@ -227,7 +226,7 @@ def test_pyoxigraph_writes_through_the_same_chunks(store: OxigraphStore) -> None
     messages = _run(store, f"{SELECT} LIMIT 2000", "json")
     assert messages[0] == ("head", False) and messages[-1] == ("end", None)
     chunks = [m[1] for m in messages[1:-1]]
-    assert NATIVE_WRITE_BYTES <= len(chunks[0]) < FIRST_CHUNK_BYTES
+    assert NATIVE_WRITE_BYTES <= len(chunks[0]) < CHUNK_BYTES
     assert all(CHUNK_BYTES <= len(c) for c in chunks[1:-1])
     assert b"".join(chunks) == store.query(f"{SELECT} LIMIT 2000").serialize(
         format=ox.QueryResultsFormat.JSON)
