@@ -152,6 +152,8 @@ def test_withheld_graph_has_no_trace_of_people() -> None:
     for quad in withheld:
         for term in (quad.subject, quad.predicate, quad.object):
             assert "/id/person/" not in str(term)
+            if isinstance(term, ox.BlankNode):
+                continue  # a random label, whose hex digits can spell 72713 by chance
             assert not re.search(r"dahlmann|nyman|didi|727 ?13", str(term), re.IGNORECASE)
     assert ask(withheld, """ASK { id:contact-point\\/internationella-relationer
                                      schema:telephone "+46187270000" }""")
