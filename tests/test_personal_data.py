@@ -12,6 +12,12 @@ from publisher.app import create_app
 from publisher.config import Settings
 
 PEOPLE = re.compile(r"dahlmann|nyman|didi|727 13|72713|id/person/", re.IGNORECASE)
+#: blank node labels are random hex digits, which can spell 72713 by chance
+BLANK_LABEL = re.compile(r"_:[0-9A-Za-z]+")
+
+
+def _mentions_a_person(text: str) -> bool:
+    return PEOPLE.search(BLANK_LABEL.sub("_:", text)) is not None
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +47,8 @@ def test_no_trace_when_withheld(withheld: TestClient) -> None:
         for variant in variants:
             response = withheld.get(variant)
             assert response.status_code == 200, variant
-            assert not PEOPLE.search(response.text), f"{variant} mentions a person"
-    assert not PEOPLE.search(withheld.get("/sitemap.xml").text)
+            assert not _mentions_a_person(response.text), f"{variant} mentions a person"
+    assert not _mentions_a_person(withheld.get("/sitemap.xml").text)
     assert withheld.get("/doc/person/christian-dahlmann.ttl").status_code == 404
 
 
