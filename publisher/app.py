@@ -27,7 +27,8 @@ from publisher.metrics import Metrics
 from publisher.reload import Reloader
 from publisher.routes import catalog, ops, problem_response, queries, resources, site, sparql
 from publisher.routes.limits import RequestLimits
-from publisher.routes.middleware import GZipWhenAsked, HeadAsGet, ResponseHeaders
+from publisher.routes.lookups import Lookups
+from publisher.routes.middleware import GZIP_MINIMUM, GZipWhenAsked, HeadAsGet, ResponseHeaders
 from publisher.routes.ops import Observe, ServingState
 from publisher.routes.replay import Replay
 from publisher.runtime import Runtime
@@ -74,7 +75,7 @@ def create_app(settings: Settings, read_only_store: bool = False) -> FastAPI:
     app.state.metrics = Metrics(lambda name: _cache_counts(app, name))
     app.add_middleware(RequestLimits, max_body=settings.max_request_body,  # every route
                        max_headers=settings.max_header_bytes)  # (routes/limits.py)
-    app.add_middleware(GZipWhenAsked, minimum_size=800)
+    app.add_middleware(GZipWhenAsked, minimum_size=GZIP_MINIMUM)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],
@@ -87,7 +88,8 @@ def create_app(settings: Settings, read_only_store: bool = False) -> FastAPI:
     app.add_middleware(HeadAsGet)
     app.add_middleware(Observe)  # metrics, access log, runtime pinning (routes/ops.py)
     app.add_middleware(ResponseHeaders, html_links=discovery_links(settings))
-    app.add_middleware(Replay, max_headers=settings.max_header_bytes)  # outermost (replay.py)
+    app.add_middleware(Replay, max_headers=settings.max_header_bytes)  # (replay.py)
+    app.add_middleware(Lookups, max_headers=settings.max_header_bytes)  # outermost (lookups.py)
     _install_error_handlers(app)
     # resources first: the most requested routes are matched first (bench/RESULTS.md)
     for router in (resources.router, sparql.router, queries.router_for(settings),

@@ -65,6 +65,8 @@ class Job:
     base: str = ""                   # for Turtle/RDF/XML prefixes
     max_bytes: int = 0               # of the serialized answer; 0: the pool sets
                                      # settings.max_response_bytes (past it the stream is cut)
+    here: bool = True                # the server may evaluate it itself (publisher.lookup);
+                                     # False once that has been tried
 
 
 class QueryEvaluation(Protocol):
@@ -387,7 +389,8 @@ class WorkerPool:
             job = replace(job, max_bytes=self.settings.max_response_bytes)
         here = lookup.answer_here(self.store, job.query, job.format, job.max_rows,
                                   job.max_bytes, lookup.engine_options(
-                                      job.options, job.base, job.substitutions))
+                                      job.options, job.base, job.substitutions)) \
+            if job.here else None
         if here is not None:  # a single-pattern look-up: no worker needed (publisher.lookup)
             return Evaluation(self, None, here.truncated, ("data", here.body))
         loop = asyncio.get_running_loop()

@@ -67,6 +67,8 @@ def test_a_valid_edit_is_swapped_in_and_the_old_workers_go(app_client: TestClien
     for _ in range(2):  # recorded, then replayed (routes/replay.py) and from the result cache
         assert "Tartu (edited)" not in app_client.get("/doc/place/tartu").text
         assert app_client.get("/sparql", params=edited).json()["boolean"] is False
+        # full path, then at the door (routes/lookups.py)
+        assert app_client.post("/sparql", data=edited).json()["boolean"] is False
     assert app.state.runtime.responses.hits >= 2
     _edit(copy, LABEL, '"Tartu (edited)"@en')
     assert app_client.portal.call(app.state.reloader.reload, "request") is True
@@ -74,6 +76,8 @@ def test_a_valid_edit_is_swapped_in_and_the_old_workers_go(app_client: TestClien
     assert app_client.get("/readyz").json()["reload"]["state"] == "ok"
     answer = app_client.get("/sparql", params=edited)
     assert answer.json()["boolean"] is True
+    for _ in range(2):
+        assert app_client.post("/sparql", data=edited).json()["boolean"] is True
     deadline = time.monotonic() + 10
     while live(old_pids) and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -36,6 +36,7 @@ REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 #: headers a route may have set itself (then replaced, not repeated), and HTML's content type
 _REVISED = frozenset({b"x-request-id", b"x-content-type-options", b"content-type"})
 NOSNIFF = (b"x-content-type-options", b"nosniff")
+GZIP_MINIMUM = 800  # bytes: a shorter body is sent as it is (app.py, routes/lookups.py)
 
 
 class ResponseHeaders:

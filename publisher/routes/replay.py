@@ -1,8 +1,8 @@
 """Replay: a repeated GET answered with the complete response recorded the first time.
 
-The outermost middleware, an in-process HTTP cache in the manner of a reverse proxy's
-micro-cache. The first GET of a representation runs the whole app; if its answer is
-cacheable, its status, headers and body are kept in the Runtime's ``responses``
+Next to the outermost middleware (routes/lookups.py): an in-process HTTP cache in the
+manner of a reverse proxy's micro-cache. The first GET of a representation runs the whole
+app; if its answer is cacheable, its status, headers and body are kept in the Runtime's ``responses``
 (a ``ResponseCache``). A later GET or HEAD with the same key is answered from there without
 entering the framework: the same bytes and headers, a fresh ``X-Request-ID``, and counted in
 the metrics and the access log under the route it was recorded from.
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -43,6 +44,7 @@ VARY_ON = (b"accept", b"accept-encoding", b"accept-language", b"origin", b"host"
 BYPASS = frozenset({b"if-none-match", b"if-modified-since", b"if-match", b"if-unmodified-since",
                     b"if-range", b"range", b"authorization", b"cookie"})
 _POSITION = {name: i for i, name in enumerate(VARY_ON)}
+Header = tuple[bytes, bytes]
 _NOT_KEPT = frozenset({b"x-request-id", b"date", b"server"})
 
 
@@ -87,20 +89,27 @@ class Replay:
             await self.app(scope, receive, send)
 
     async def _replay(self, scope: Scope, send: Send, found: Recorded) -> None:
-        started = time.perf_counter()
-        ident = request_id(scope)
-        scope.setdefault("state", {})["request_id"] = ident
-        headers = [*found.headers, (b"x-request-id", ident.encode("latin-1"))]
         body = found.body if scope["method"] == "GET" else b""
-        await send({"type": "http.response.start", "status": found.status, "headers": headers})
-        await send({"type": "http.response.body", "body": body, "more_body": False})
-        seconds = time.perf_counter() - started
-        metrics = getattr(scope["app"].state, "metrics", None)
-        if metrics is not None:
-            metrics.observe(found.route, scope["method"], found.status, seconds)
-        if logs.ACCESS.isEnabledFor(logging.INFO):
-            logs.access(access_fields(scope, {"status": found.status, "bytes": len(body)},
-                                      seconds))
+        await send_whole(scope, send, found.status, found.headers, body, found.route,
+                         time.perf_counter())
+
+
+async def send_whole(scope: Scope, send: Send, status: int, headers: Iterable[Header],
+                     body: bytes, route: str, started: float) -> None:
+    """Send a whole answer from outside the framework, with what the middlewares it skips
+    would have added: a request id (``ResponseHeaders``), the request counted in the
+    metrics and written to the access log under ``route`` (``Observe``)."""
+    ident = request_id(scope)
+    scope.setdefault("state", {})["request_id"] = ident
+    await send({"type": "http.response.start", "status": status,
+                "headers": [*headers, (b"x-request-id", ident.encode("latin-1"))]})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+    seconds = time.perf_counter() - started
+    metrics = getattr(scope["app"].state, "metrics", None)
+    if metrics is not None:
+        metrics.observe(route, scope["method"], status, seconds)
+    if logs.ACCESS.isEnabledFor(logging.INFO):
+        logs.access(access_fields(scope, {"status": status, "bytes": len(body)}, seconds))
 
 
 def _recorder(scope: Scope, send: Send, cache: ResponseCache,

@@ -47,17 +47,21 @@ PAGE_ROWS = 1000  # rows shown in the HTML table (downloads have the whole resul
 FORMAT_ALIASES = {"rdf": {"json": "jsonld", "json-ld": "jsonld", "xml": "rdfxml",
                           "rdf+xml": "rdfxml", "n3": "turtle", "ttl": "turtle", "nt": "ntriples"},
                   "results": {"sparql-results+json": "json", "sparql-results+xml": "xml"}}
+#: request.state flag set by the door (routes/lookups.py) when it has tried to evaluate the
+#: query in the server itself; the worker pool then does not try again
+TRIED = "lookup_tried"
 SD_FORMATS = (BY_NAME["turtle"], BY_NAME["jsonld"], BY_NAME["rdfxml"], BY_NAME["ntriples"],
               BY_NAME["html"])
 
 
-def graphs(request: Request, store: Store) -> tuple[str, ...]:
-    """The named graphs of the store (the only ones FROM and default-graph-uri may name)."""
-    cached = getattr(request.app.state, "sparql_graphs", None)
+def graphs(state: Any, store: Store) -> tuple[str, ...]:
+    """The named graphs of the store (the only ones FROM and default-graph-uri may name);
+    ``state`` is the app's."""
+    cached = getattr(state, "sparql_graphs", None)
     if cached is None or cached[0] != store.version:
         names = getattr(store, "graph_names", None)  # cheap; stats() counts every triple
         cached = (store.version, names() if names is not None else store.stats().graphs)
-        request.app.state.sparql_graphs = cached
+        state.sparql_graphs = cached
     found: tuple[str, ...] = cached[1]
     return found
 
@@ -88,17 +92,17 @@ async def endpoint(request: Request) -> Response:
     if protocol.query is None:
         return await _no_query(request, protocol, settings, store)
     accept = request.headers.get("accept")
-    page = _wants_page(protocol, accept)
+    page = wants_page(protocol, accept)
     try:
         parsed = sparql.parse_query(protocol, settings.max_query_length,
-                                    graphs(request, store))
+                                    graphs(request.app.state, store))
         if page:
             return await _page(request, settings, store, pool, protocol.query, parsed)
     except HttpError as error:
         if page:
             return await _page(request, settings, store, pool, protocol.query, None, error)
         raise
-    fmt = _result_format(protocol.format, accept, parsed.results_kind)
+    fmt = result_format(protocol.format, accept, parsed.results_kind)
     return await _results(request, settings, store, pool, parsed, fmt, protocol.format)
 
 
@@ -114,14 +118,14 @@ async def _body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-def _wants_page(protocol: sparql.ProtocolRequest, accept: str | None) -> bool:
+def wants_page(protocol: sparql.ProtocolRequest, accept: str | None) -> bool:
     if protocol.format:
         return protocol.format == "html"
     offered = (*RESULT_FORMATS, *RDF_FORMATS, BY_NAME["html"])
     return choose_format(accept, offered).kind == "html"
 
 
-def _result_format(token: str | None, accept: str | None, kind: str) -> Format:
+def result_format(token: str | None, accept: str | None, kind: str) -> Format:
     offered = RESULT_FORMATS if kind == "results" else RDF_FORMATS
     if token:
         fmt = by_name_or_extension(FORMAT_ALIASES[kind].get(token.lower(), token), offered)
@@ -137,7 +141,8 @@ async def _results(request: Request, settings: Settings, store: Store, pool: Que
     headers = {"Vary": "Accept", "X-SPARQL-Max-Rows": str(settings.max_rows)}
     if token:
         headers["Content-Disposition"] = f'inline; filename="result.{fmt.extension}"'
-    job = Job(parsed.text, fmt.name, settings.max_rows, parsed.options(), base=settings.base)
+    job = Job(parsed.text, fmt.name, settings.max_rows, parsed.options(), base=settings.base,
+              here=not getattr(request.state, TRIED, False))
     return await answer(request, store, pool, job, fmt.content_type, headers)
 
 

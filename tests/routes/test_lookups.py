@@ -1,0 +1,193 @@
+"""routes/lookups.py: a POSTed look-up is answered at the door with the same status, body
+and headers as the full path gives (a fresh request id aside); everything else reaches the
+app with its body intact, and a look-up the server cannot finish itself is tried once."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from publisher import lookup
+from publisher.app import create_app
+from publisher.routes.lookups import Lookups
+from tests.conftest import Server
+from tests.routes.conftest import mini_settings
+
+PER_REQUEST = {"x-request-id", "date", "server"}
+LOOKUP = "SELECT ?p ?o WHERE { <https://data.uppsala.se/id/place/alpha> ?p ?o }"
+LONG = "SELECT * WHERE { ?s ?p ?o } LIMIT 50"  # over GZIP_MINIMUM in every format
+JSON_RESULTS = "application/sparql-results+json"
+
+
+class Door:
+    """A client, and how many requests passed the door into the app."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client, self.inside = client, 0
+        client.get("/healthz")  # the middleware stack is built on the first request
+        layer: Any = client.app.middleware_stack  # type: ignore[attr-defined]
+        while not isinstance(layer, Lookups):
+            layer = layer.app
+        app = layer.app
+
+        async def counted(scope: Any, receive: Any, send: Any) -> None:
+            self.inside += 1
+            await app(scope, receive, send)
+
+        layer.app = counted
+
+    def post(self, **kwargs: Any) -> tuple[httpx.Response, bool]:
+        """The answer, and whether the door gave it."""
+        before = self.inside
+        response = self.client.post("/sparql", **kwargs)
+        return response, self.inside == before
+
+
+@pytest.fixture()
+def door() -> Iterator[Door]:
+    with TestClient(create_app(mini_settings()), base_url="https://data.uppsala.se") as client:
+        yield Door(client)
+
+
+def _kept(response: httpx.Response) -> dict[str, str]:
+    return {k: v for k, v in response.headers.items()
+            if k not in PER_REQUEST and not (k == "content-length"
+                                             and "content-encoding" in response.headers)}
+
+
+@pytest.mark.parametrize(("query", "headers"), [
+    (LOOKUP, {"Accept": JSON_RESULTS}),
+    (LOOKUP, {"Accept": "application/sparql-results+xml"}),
+    (LOOKUP, {"Accept": "text/csv"}),
+    (LOOKUP, {"Accept": "text/tab-separated-values"}),
+    (LOOKUP, {}),
+    (LOOKUP, {"Accept": JSON_RESULTS, "Origin": "https://example.org"}),
+    (LONG, {"Accept": JSON_RESULTS, "Accept-Encoding": "gzip"}),
+    (LONG, {"Accept": "text/csv", "Accept-Encoding": "gzip", "Origin": "https://example.org"}),
+    ("ASK { ?s a ?type }", {"Accept": JSON_RESULTS}),
+])
+def test_a_look_up_is_answered_at_the_door_as_the_app_answers_it(
+        door: Door, query: str, headers: dict[str, str]) -> None:
+    first, at_door = door.post(data={"query": query}, headers=headers)
+    assert first.status_code == 200 and not at_door  # the full path, whose headers are kept
+    again, at_door = door.post(data={"query": query}, headers=headers)
+    assert at_door
+    assert again.status_code == 200
+    assert again.content == first.content  # as decoded by the client
+    assert _kept(again) == _kept(first)
+    assert again.headers["x-request-id"] != first.headers["x-request-id"]
+    if "gzip" in headers.get("Accept-Encoding", ""):
+        assert again.headers["content-encoding"] == "gzip"
+    if "Origin" in headers:
+        assert again.headers["access-control-allow-origin"] == "*"
+
+
+def test_the_body_is_sent_as_application_sparql_query_too(door: Door) -> None:
+    headers = {"Content-Type": "application/sparql-query", "Accept": JSON_RESULTS}
+    first, _ = door.post(content=LOOKUP, headers=headers)
+    again, at_door = door.post(content=LOOKUP, headers=headers)
+    assert at_door and again.json() == first.json()
+    assert len(again.json()["results"]["bindings"]) >= 2
+
+
+def test_a_small_max_rows_cuts_the_answer_at_the_door_too() -> None:
+    with TestClient(create_app(mini_settings(max_rows=1)),
+                    base_url="https://data.uppsala.se") as client:
+        door = Door(client)
+        door.post(data={"query": LOOKUP})
+        cut, at_door = door.post(data={"query": LOOKUP})
+        assert at_door
+        assert cut.headers["x-sparql-truncated"] == "true"
+        assert len(cut.json()["results"]["bindings"]) == 1
+
+
+@pytest.mark.parametrize(("kwargs", "status"), [
+    ({"data": {"query": "SELECT ?s ?label WHERE { ?s a ?t . ?s ?p ?label }"}}, 200),
+    ({"data": {"query": "CONSTRUCT WHERE { ?s ?p ?o }"}}, 200),
+    ({"data": {"query": "SELECT DISTINCT ?p WHERE { ?s ?p ?o }"}}, 200),
+    ({"data": {"query": LOOKUP, "format": "csv"}}, 200),
+    ({"data": {"query": LOOKUP}, "params": {"default-graph-uri": "https://example.org/g"}},
+     400),
+    ({"data": {"query": LOOKUP}, "headers": {"Accept": "text/html"}}, 200),
+    ({"data": {"query": "SELECT ?o WHERE { nope:x ?p ?o }"}}, 400),
+    ({"data": {"update": "DROP ALL"}}, 400),
+    ({"content": LOOKUP, "headers": {"Content-Type": "text/plain"}}, 415),
+    ({"data": {"query": LOOKUP}, "headers": {"Authorization": "Basic eDp5"}}, 200),
+    ({"chunks": [b"query=", LOOKUP.encode()],  # no declared length: chunked
+      "headers": {"Content-Type": "application/x-www-form-urlencoded"}}, 200),
+    ({"data": {"query": LOOKUP + " " * 5000}}, 200),
+])
+def test_anything_else_reaches_the_app_with_its_body(door: Door, kwargs: dict[str, Any],
+                                                     status: int) -> None:
+    for _ in range(2):  # also once a template for these headers exists
+        sent = dict(kwargs)
+        if "chunks" in sent:
+            sent["content"] = iter(sent.pop("chunks"))
+        response, at_door = door.post(**sent)
+        assert not at_door
+        assert response.status_code == status, response.text
+        if "chunks" in kwargs:
+            assert len(response.json()["results"]["bindings"]) >= 2
+        if status >= 400:
+            assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_long_look_up_is_tried_once_then_a_worker_answers_it(
+        door: Door, monkeypatch: pytest.MonkeyPatch) -> None:
+    tries: list[str] = []
+
+    def too_long(*args: Any, **kwargs: Any) -> None:
+        tries.append(args[1])
+
+    door.post(data={"query": LOOKUP})  # the template exists: only the length decides
+    monkeypatch.setattr(lookup, "answer_here", too_long)
+    response, at_door = door.post(data={"query": LOOKUP})
+    assert not at_door and tries == [LOOKUP]  # not again in the worker pool
+    assert response.status_code == 200
+    assert len(response.json()["results"]["bindings"]) >= 2
+
+
+def test_door_answers_are_counted_and_logged(door: Door,
+                                             caplog: pytest.LogCaptureFixture) -> None:
+    door.post(data={"query": LOOKUP})
+    metrics = door.client.get("/metrics").text
+    line = 'publisher_requests_total{method="POST",route="/sparql",status="200"}'
+    before = float(metrics.split(line)[1].split()[0])
+    with caplog.at_level(logging.INFO, logger="publisher.access"):
+        again, at_door = door.post(data={"query": LOOKUP}, headers={"X-Request-ID": "door-1"})
+    assert at_door and again.headers["x-request-id"] == "door-1"
+    assert any(getattr(record, "request_id", None) == "door-1"
+               or "door-1" in record.getMessage() for record in caplog.records)
+    metrics = door.client.get("/metrics").text
+    assert float(metrics.split(line)[1].split()[0]) == before + 1
+
+
+def test_the_header_limit_holds_at_the_door() -> None:
+    with TestClient(create_app(mini_settings(max_header_bytes=2048)),
+                    base_url="https://data.uppsala.se") as client:
+        door = Door(client)
+        door.post(data={"query": LOOKUP})
+        big, at_door = door.post(data={"query": LOOKUP}, headers={"X-Padding": "x" * 4000})
+        assert big.status_code == 431 and not at_door
+
+
+def test_a_real_server_answers_look_ups_at_the_door_with_the_same_headers() -> None:
+    server = Server()
+    try:
+        with httpx.Client(timeout=10) as http:
+            headers = {"Accept": JSON_RESULTS, "Accept-Encoding": "gzip"}
+            query = {"query": "SELECT ?p ?o WHERE { ?s ?p ?o } LIMIT 40"}
+            first = http.post(server.url("sparql"), data=query, headers=headers)
+            again = http.post(server.url("sparql"), data=query, headers=headers)
+            assert first.status_code == again.status_code == 200
+            assert json.loads(again.content) == json.loads(first.content)
+            assert _kept(again) == _kept(first)
+            assert again.headers["content-encoding"] == "gzip"
+    finally:
+        server.stop()
