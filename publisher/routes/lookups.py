@@ -55,21 +55,21 @@ class Lookups:
                 or scope["query_string"]:
             await self.app(scope, receive, send)
             return
-        key = request_key(scope)
+        state = scope["app"].state
+        key = request_key(scope) if _evaluates_here(state) else None
         length = _declared_length(scope) if key is not None else None
         if key is None or length is None or head_size(scope) > self.max_headers:
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()
         messages = await _read(receive, length)
         receive = _handing_on(messages, receive)
         if messages[-1]["type"] != "http.request" or messages[-1].get("more_body", False):
             await self.app(scope, receive, send)  # a disconnect: the app sees it as it came
             return
-        started = time.perf_counter()
-        state = scope["app"].state
-        runtime = state._state.get("runtime")
-        if not isinstance(getattr(runtime, "pool", None), WorkerPool):
-            await self.app(scope, receive, send)  # a remote store: no evaluation here
+        runtime = state._state.get("runtime")  # the newest: the one the route would use
+        if not _evaluates_here(state):
+            await self.app(scope, receive, send)
             return
         body = b"".join(m.get("body", b"") for m in messages)
         answer = _evaluate(scope, state, runtime, body)
@@ -85,6 +85,11 @@ class Lookups:
             await self.app(scope, receive, _recorder(send, templates, key))
             return
         await _answer(scope, send, template, answer, compressed, started)
+
+
+def _evaluates_here(state: Any) -> bool:
+    """Whether the Runtime's store is local (a remote store has no evaluation here)."""
+    return isinstance(getattr(state._state.get("runtime"), "pool", None), WorkerPool)
 
 
 def _declared_length(scope: Scope) -> int | None:
