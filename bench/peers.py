@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import socket
+import string
 import subprocess
 import sys
 import time
@@ -100,7 +101,7 @@ class Running:
                     process.wait()
 
 
-def _start(name: str, command: list[str], port: int, ready: str, log: Path,
+def launch(name: str, command: list[str], port: int, ready: str, log: Path,
            env: dict[str, str] | None = None, cwd: Path | None = None,
            headers: dict[str, str] | None = None, timeout: float = 900) -> Running:
     with open(log, "wb") as out:
@@ -142,7 +143,7 @@ def ours_start(data: Path, work: Path, workers: int = 1, cpus: str = SERVER_CPU)
     command = pinned([sys.executable, "-m", "publisher", "serve", "--port", str(port),
                       "--log-level", "warning", "--workers", str(workers),
                       *ours_args(data, work)], cpus)
-    return _start("publisher", command, port, "/sparql?query=ASK%7B%7D", work / "ours.log",
+    return launch("publisher", command, port, "/sparql?query=ASK%7B%7D", work / "ours.log",
                   ours_env(work), ROOT)
 
 
@@ -153,24 +154,9 @@ def ceiling_start(bodies: Path, work: Path) -> Running:
     command = pinned([sys.executable, "-m", "uvicorn", "--factory", "ceiling:create_app",
                       "--port", str(port), "--log-level", "warning", "--no-access-log",
                       "--http", "h11"])
-    return _start("fastapi", command, port, "/" + sorted(os.listdir(bodies))[0],
+    return launch("fastapi", command, port, "/" + sorted(os.listdir(bodies))[0],
                   work / "ceiling.log", {"BENCH_CEILING_DIR": str(bodies),
                                          "PYTHONPATH": str(ROOT / "bench")}, ROOT / "bench")
-
-
-NGINX_MAIN = """{user}worker_processes 1;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-daemon off;
-events {{ worker_connections 4096; }}
-http {{
-  access_log off;
-  client_body_temp_path {dir}/tmp; proxy_temp_path {dir}/tmp; fastcgi_temp_path {dir}/tmp;
-  uwsgi_temp_path {dir}/tmp; scgi_temp_path {dir}/tmp;
-  sendfile on; tcp_nopush on; keepalive_requests 10000000;
-  include {dir}/site.conf;
-}}
-"""
 
 
 def nginx_start(site_root: Path, work: Path) -> Running:
@@ -184,9 +170,10 @@ def nginx_start(site_root: Path, work: Path) -> Running:
     site = site.replace("listen 8080;", f"listen 127.0.0.1:{port};")
     (folder / "site.conf").write_text(site)
     user = "user root;\n" if os.geteuid() == 0 else ""  # workers can read what root wrote
-    (folder / "nginx.conf").write_text(NGINX_MAIN.format(dir=folder, user=user))
+    main = string.Template((ROOT / "deploy" / "nginx" / "local-main.conf").read_text())
+    (folder / "nginx.conf").write_text(main.substitute(dir=folder, user=user, connections=4096))
     command = pinned(["nginx", "-c", str(folder / "nginx.conf"), "-p", str(folder)])
-    return _start("nginx", command, port, "/index.html", folder / "out.log")
+    return launch("nginx", command, port, "/index.html", folder / "out.log")
 
 
 # -- Oxigraph server -----------------------------------------------------------------------------
@@ -202,7 +189,7 @@ def oxigraph_start(work: Path) -> Running:
     command = pinned([str(VENV / "bin" / "oxigraph"), "serve-read-only", "--location",
                       str(work / "oxigraph.db"), "--bind", f"127.0.0.1:{port}",
                       "--union-default-graph"])
-    return _start("oxigraph", command, port, "/query?query=ASK%7B%7D", work / "oxigraph.log",
+    return launch("oxigraph", command, port, "/query?query=ASK%7B%7D", work / "oxigraph.log",
                   headers={"Accept": JSON_RESULTS})
 
 
@@ -212,7 +199,7 @@ def rdflib_start(data_file: Path, work: Path) -> Running:
     port = free_port()
     command = pinned([str(VENV / "bin" / "rdflib-endpoint"), "serve", "--host", "127.0.0.1",
                       "--port", str(port), str(data_file)])
-    return _start("rdflib-endpoint", command, port, "/?query=ASK%7B%7D",  # served at /
+    return launch("rdflib-endpoint", command, port, "/?query=ASK%7B%7D",  # served at /
                   work / "rdflib.log", headers={"Accept": JSON_RESULTS}, timeout=1800)
 
 
@@ -250,7 +237,7 @@ def trifid_start(oxigraph: Running, work: Path) -> Running:
                                            endpoint=f"http://127.0.0.1:{oxigraph.port}/query"))
     command = pinned(["node", str(NODE / "node_modules" / "trifid" / "server.js"), "-c",
                       str(config)])
-    return _start("trifid", command, port, "/id/country/c1", work / "trifid.log", cwd=NODE,
+    return launch("trifid", command, port, "/id/country/c1", work / "trifid.log", cwd=NODE,
                   headers={"Accept": "text/turtle"})
 
 
@@ -298,7 +285,7 @@ class Virtuoso:
 
     def start(self) -> Running:
         command = pinned(["virtuoso-t", "-f", "-c", str(self._ini())])
-        running = _start("virtuoso", command, self.port, "/sparql?query=ASK%7B%7D",
+        running = launch("virtuoso", command, self.port, "/sparql?query=ASK%7B%7D",
                          self.dir / "out.log", cwd=self.dir,
                          headers={"Accept": JSON_RESULTS})
         running.on_stop = self._shutdown

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import string
 import subprocess
 import time
 from collections.abc import Iterator
@@ -20,18 +21,6 @@ from tests.conftest import ROOT, free_port
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(NGINX is None, reason="nginx is not installed")]
-MAIN = """{user}worker_processes 1;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-daemon off;
-events {{ worker_connections 64; }}
-http {{
-  access_log off;
-  client_body_temp_path {dir}/tmp; proxy_temp_path {dir}/tmp; fastcgi_temp_path {dir}/tmp;
-  uwsgi_temp_path {dir}/tmp; scgi_temp_path {dir}/tmp;
-  include {dir}/site.conf;
-}}
-"""
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 
@@ -49,7 +38,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]
     (folder / "site.conf").write_text(conf)
     # as root, nginx's workers would run as nobody, who cannot read pytest's private tmp dirs
     user = "user root;\n" if os.geteuid() == 0 else ""
-    (folder / "nginx.conf").write_text(MAIN.format(dir=folder, user=user))
+    main = string.Template((ROOT / "deploy" / "nginx" / "local-main.conf").read_text())
+    (folder / "nginx.conf").write_text(main.substitute(dir=folder, user=user, connections=64))
     with open(folder / "out.log", "wb") as log:
         process = subprocess.Popen([str(NGINX), "-c", str(folder / "nginx.conf"), "-p",
                                     str(folder)], stdout=log, stderr=subprocess.STDOUT)
