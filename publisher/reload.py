@@ -31,7 +31,6 @@ from typing import Any
 
 from publisher.config import Settings
 from publisher.runtime import Runtime
-from publisher.validate import validate
 
 log = logging.getLogger("publisher.reload")
 POLL_SECONDS = 1.0
@@ -141,6 +140,9 @@ class Reloader:
             log.warning("reload (%s) refused: %s", trigger, self.status.problems[0])
             return False
         started = time.monotonic()
+        # imported here: SHACL and rdflib's SPARQL cost a server that never reloads ~20 MB
+        from publisher.validate import validate  # noqa: PLC0415
+
         report = await asyncio.to_thread(validate, self.settings)
         if not report.ok:
             problems = [f.to_text() for f in report.findings if f.severity in ("error",
