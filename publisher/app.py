@@ -14,7 +14,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 
 from publisher import __version__
-from publisher.config import Settings, load_settings
+from publisher.catalog import discovery_links
+from publisher.config import Settings, is_remote, load_settings
 from publisher.errors import (
     BadRequest,
     HttpError,
@@ -22,7 +23,6 @@ from publisher.errors import (
     PublisherError,
     ResourceNotFound,
 )
-from publisher.catalog import discovery_links
 from publisher.metrics import Metrics
 from publisher.reload import Reloader
 from publisher.routes import catalog, ops, problem_response, queries, resources, site, sparql
@@ -32,7 +32,6 @@ from publisher.routes.middleware import GZIP_MINIMUM, GZipWhenAsked, HeadAsGet, 
 from publisher.routes.ops import Observe, ServingState
 from publisher.routes.replay import Replay
 from publisher.runtime import Runtime
-from publisher.remote import is_remote
 from publisher.store import OxigraphStore
 
 log = logging.getLogger("publisher")

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from publisher.config import Settings, load_settings
+from publisher.config import Settings, is_remote, load_settings
 from publisher.errors import ConfigError, DataError
 
 
@@ -207,7 +207,6 @@ def _serve_workers(settings: Settings, args: argparse.Namespace) -> int:
     from dataclasses import fields  # noqa: PLC0415
 
     from publisher import multiprocess  # noqa: PLC0415
-    from publisher.remote import is_remote  # noqa: PLC0415
     from publisher.store import OxigraphStore  # noqa: PLC0415
 
     if settings.store and not is_remote(settings.store):

@@ -117,6 +117,15 @@ def _coerce(name: str, value: Any) -> Any:
         raise ConfigError(f"setting {name}: cannot read {value!r} as {kind}") from None
 
 
+#: the beginnings of a ``store`` setting that names a remote SPARQL endpoint (publisher.remote)
+REMOTE_SCHEMES = ("sparql+http://", "sparql+https://")
+
+
+def is_remote(store: str) -> bool:
+    """Whether the ``store`` setting names a remote SPARQL endpoint, not a folder."""
+    return store.startswith(REMOTE_SCHEMES)
+
+
 def load_settings(
     config_file: str | os.PathLike[str] | None = None,
     environ: Mapping[str, str] | None = None,

@@ -117,6 +117,27 @@ async def fetch(client: httpx.AsyncClient, url: str, accept: str | None,
     raise httpx.TooManyRedirects(f"more than {limit} redirects", request=response.request)
 
 
+async def check_own_catalog(app: Any, base: str, url: str) -> Report:
+    """``check_catalog`` of a running app's own catalogue, in-process: requests under
+    ``base`` go into ``app`` (no socket, so a single worker cannot deadlock waiting on
+    itself); anything else is refused, not fetched."""
+    async with httpx.AsyncClient(transport=_LocalTransport(app, base), timeout=60) as client:
+        return await check_catalog(url, client)
+
+
+class _LocalTransport(httpx.AsyncBaseTransport):
+    """Sends requests under ``base`` into the app; refuses everything else."""
+
+    def __init__(self, app: Any, base: str) -> None:
+        self.inner = httpx.ASGITransport(app=app)
+        self.base = base
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not str(request.url).startswith(self.base):
+            raise httpx.ConnectError(f"{request.url} is outside this instance", request=request)
+        return await self.inner.handle_async_request(request)
+
+
 async def check_catalog(url: str, client: httpx.AsyncClient) -> Report:
     report = Report(url)
     try:

@@ -28,7 +28,7 @@ from pathlib import Path
 import httpx
 import pyoxigraph as ox
 
-from publisher.config import Settings
+from publisher.config import Settings, is_remote
 from publisher.errors import ConfigError, DataError
 from publisher.remote import (
     META_GRAPH,
@@ -40,7 +40,6 @@ from publisher.remote import (
     RemoteStore,
     http_url,
     iri,
-    is_remote,
     meta_graph,
 )
 from publisher.source import (

@@ -45,7 +45,6 @@ from publisher.store import LABEL_PREDICATES, RDFS_IS_DEFINED_BY, Description, S
 
 log = logging.getLogger("publisher.remote")
 
-SCHEMES = ("sparql+http://", "sparql+https://")
 META_VERSION = "urn:x-publisher:version"   # the predicates of the meta graph
 META_MODIFIED = "urn:x-publisher:modified"
 META_TRIPLES = "urn:x-publisher:triples"
@@ -61,11 +60,6 @@ def meta_graph(base: str) -> str:
     """Graph and subject of what push records for the dataset served under ``base`` (one
     store can hold several datasets, e.g. staging and production, under different bases)."""
     return "urn:x-publisher:meta:" + base
-
-
-def is_remote(store: str) -> bool:
-    """Whether the ``store`` setting names a remote SPARQL endpoint."""
-    return store.startswith(SCHEMES)
 
 
 def http_url(url: str) -> str:

@@ -11,10 +11,8 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from publisher.config import Settings
+from publisher.config import Settings, is_remote
 from publisher.documents import Documents
-from publisher.passthrough import RemoteExecutor
-from publisher.remote import RemoteStore, is_remote
 from publisher.result_cache import ResponseCache, ResultCache
 from publisher.store import OxigraphStore, Store
 from publisher.workers import QueryExecutor, WorkerPool
@@ -42,6 +40,10 @@ class Runtime:
         """Load the store (unless given), then fork the query workers so they share the
         loaded data."""
         if store is None and is_remote(settings.store):  # no local data, no workers
+            # imported here: a server over local data never loads httpx and the remote client
+            from publisher.passthrough import RemoteExecutor  # noqa: PLC0415
+            from publisher.remote import RemoteStore  # noqa: PLC0415
+
             remote = RemoteStore.open(settings)
             return cls(settings, remote, Documents(remote, settings),
                        RemoteExecutor(remote, settings),

@@ -14,9 +14,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
 
-import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
@@ -155,23 +153,9 @@ async def check(request: Request) -> Response:
     catalogue, in-process: requests under our base go through the app itself via
     httpx.ASGITransport (no socket, so a single worker cannot deadlock waiting on itself);
     anything outside our base is not fetched."""
-    from publisher.harvest import check_catalog  # noqa: PLC0415
+    from publisher.harvest import check_own_catalog  # noqa: PLC0415  (httpx, rdflib)
 
     settings: Settings = request.app.state.settings
-    transport = _LocalTransport(request.app, settings.base)
-    async with httpx.AsyncClient(transport=transport, timeout=60) as client:
-        report = await check_catalog(settings.iri(dcat.HARVEST_PATH), client)
+    report = await check_own_catalog(request.app, settings.base,
+                                     settings.iri(dcat.HARVEST_PATH))
     return JSONResponse(report.to_json(), headers={"Cache-Control": "no-store"})
-
-
-class _LocalTransport(httpx.AsyncBaseTransport):
-    """Sends requests under ``base`` into the app; refuses everything else."""
-
-    def __init__(self, app: Any, base: str) -> None:
-        self.inner = httpx.ASGITransport(app=app)
-        self.base = base
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if not str(request.url).startswith(self.base):
-            raise httpx.ConnectError(f"{request.url} is outside this instance", request=request)
-        return await self.inner.handle_async_request(request)
