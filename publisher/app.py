@@ -87,8 +87,8 @@ def create_app(settings: Settings, read_only_store: bool = False) -> FastAPI:
     app.add_middleware(HeadAsGet)
     app.add_middleware(Observe)  # metrics, access log, runtime pinning (routes/ops.py)
     app.add_middleware(ResponseHeaders, html_links=discovery_links(settings))
-    app.add_middleware(Replay, max_headers=settings.max_header_bytes)  # (replay.py)
-    app.add_middleware(Lookups, max_headers=settings.max_header_bytes)  # outermost (lookups.py)
+    app.add_middleware(Lookups, max_headers=settings.max_header_bytes)  # (lookups.py)
+    app.add_middleware(Replay, max_headers=settings.max_header_bytes)  # outermost (replay.py)
     _install_error_handlers(app)
     # resources first: the most requested routes are matched first (bench/RESULTS.md)
     for router in (resources.router, sparql.router, queries.router_for(settings),

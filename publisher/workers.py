@@ -387,10 +387,7 @@ class WorkerPool:
         (all workers busy) or the error the worker reported (see ``error_from``)."""
         if not job.max_bytes:
             job = replace(job, max_bytes=self.settings.max_response_bytes)
-        here = lookup.answer_here(self.store, job.query, job.format, job.max_rows,
-                                  job.max_bytes, lookup.engine_options(
-                                      job.options, job.base, job.substitutions)) \
-            if job.here else None
+        here = self.evaluate_here(job) if job.here else None
         if here is not None:  # a single-pattern look-up: no worker needed (publisher.lookup)
             return Evaluation(self, None, here.truncated, ("data", here.body))
         loop = asyncio.get_running_loop()
@@ -419,6 +416,14 @@ class WorkerPool:
             return Evaluation(self, worker, bool(message[1]), first)
         self._done(worker, healthy=message[0] == "error")
         raise error_from(message)
+
+    def evaluate_here(self, job: Job) -> lookup.Answer | None:
+        """The whole answer when the server evaluates the job itself (a short look-up:
+        publisher.lookup), else None (a worker evaluates it)."""
+        return lookup.answer_here(self.store, job.query, job.format, job.max_rows,
+                                  job.max_bytes or self.settings.max_response_bytes,
+                                  lookup.engine_options(job.options, job.base,
+                                                        job.substitutions))
 
     async def _receive(self, worker: _Worker) -> tuple[Any, ...]:
         loop = asyncio.get_running_loop()

@@ -1,36 +1,43 @@
-"""Look-ups at the door: a POSTed single-pattern query answered before the framework.
+"""Look-ups at the door: a single-pattern query answered before the framework.
 
-A SPARQL POST whose query the server evaluates itself (publisher.lookup: one triple
-pattern, a short answer) costs the engine some 20-60 µs; routing it through FastAPI and the
-six middlewares inside this one cost three times that (bench/RESULTS.md). This outermost
-middleware reads such a request's body, checks and evaluates the query with the same
-functions as the /sparql route (``sparql.read_request``, ``sparql.parse_query``, the
-route's negotiation, ``lookup.answer_here``) and sends the answer itself.
+A SPARQL query the server evaluates itself (publisher.lookup: one triple pattern, a short
+answer) costs the engine some 20-60 µs; routing it through FastAPI and the middlewares
+inside this one cost three times that (bench/RESULTS.md). This middleware, inside Replay
+(routes/replay.py) and outside everything else, takes a POST (form or
+application/sparql-query, body read here) or a GET ``?query=`` to /sparql, checks and
+evaluates the query with the route's own functions (``sparql.read_request``,
+``sparql.parse_query``, ``routes.sparql``'s negotiation, job and result key, the pool's
+``evaluate_here``) and sends the answer itself. A GET's answer has the route's ETag, is read
+from and kept in the result cache as the route does, and Replay records it like any other.
 
-Its headers are the app's own: the first answer the full path gives to a look-up with the
-same key (path, query string and the headers a representation varies on, ``replay.VARY_ON``,
-and whether the body is gzipped) is kept as a template, without the headers of that one
-answer (length, truncation, request id, date). Until a template exists the request takes the
-full path, which records it; a reload starts with no templates (they live on the Runtime).
+Its headers are the app's own: the first answer the full path gives to a look-up of the
+same kind (method, the headers a representation varies on, ``replay.VARY_ON``, and whether
+the body is gzipped) is kept as a template, without the headers of that one answer (length,
+truncation, ETag, request id, date). Until a template exists the request takes the full
+path, which records it; a reload starts with no templates (they live on the Runtime).
 
 Everything else takes the full path with its body handed on unread: another method or
-route, a query string, a body without a declared length or over ``MAX_BODY``, credentials or
-validators (``replay.BYPASS``), a header block over the limit, a request the route would
-refuse or answer with a page or a format parameter (the route words those errors), and a
-look-up longer or slower than the server evaluates itself, which a worker then answers
-without a second attempt (``routes.sparql.TRIED``).
+route, a POST with a query string or a GET with a parameter besides ``query``, a body
+without a declared length or over ``MAX_BODY``, credentials or validators
+(``replay.BYPASS``: the route answers 304), a header block over the limit, a request the
+route would refuse or answer with a page (the route words those errors), and a look-up
+longer or slower than the server evaluates itself, which a worker then answers without a
+second attempt (``routes.sparql.TRIED``).
 """
 
 from __future__ import annotations
 
 import gzip
 import time
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from publisher import lookup, sparql
 from publisher.errors import PublisherError
+from publisher.result_cache import Answer, etag
 from publisher.routes import sparql as route
 from publisher.routes.limits import head_size
 from publisher.routes.middleware import GZIP_MINIMUM
@@ -40,10 +47,17 @@ from publisher.workers import WorkerPool
 PATH = "/sparql"
 MAX_BODY = 4000     # bytes: a longer query is no look-up (and is lexed without the memo)
 TEMPLATES = 64      # header templates kept per Runtime (one per kind of client, in practice)
-#: headers of one answer, not of its kind
 _ACCEPT_ENCODING = VARY_ON.index(b"accept-encoding")
-_OWN = frozenset({b"content-length", b"x-sparql-truncated", b"x-request-id", b"date",
-                  b"server", b"transfer-encoding"})
+#: headers of one answer, not of its kind
+_OWN = frozenset({b"content-length", b"x-sparql-truncated", b"etag", b"x-request-id",
+                  b"date", b"server", b"transfer-encoding"})
+
+
+@dataclass(frozen=True)
+class Found:
+    body: bytes
+    truncated: bool
+    etag: str | None    # a GET's
 
 
 class Lookups:
@@ -51,8 +65,8 @@ class Lookups:
         self.app, self.max_headers = app, max_headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != PATH \
-                or scope["query_string"]:
+        if scope["type"] != "http" or scope["path"] != PATH \
+                or (scope["method"], bool(scope["query_string"])) not in _TAKEN:
             await self.app(scope, receive, send)
             return
         state = scope["app"].state
@@ -62,29 +76,36 @@ class Lookups:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        messages = await _read(receive, length)
-        receive = _handing_on(messages, receive)
-        if messages[-1]["type"] != "http.request" or messages[-1].get("more_body", False):
-            await self.app(scope, receive, send)  # a disconnect: the app sees it as it came
-            return
+        body = b""
+        if scope["method"] == "POST":
+            messages = await _read(receive)
+            receive = _handing_on(messages, receive)
+            if messages[-1]["type"] != "http.request" or messages[-1].get("more_body", False):
+                await self.app(scope, receive, send)  # a disconnect: as it came, to the app
+                return
+            if not _evaluates_here(state):  # replaced by a reload while the body came
+                await self.app(scope, receive, send)
+                return
+            body = b"".join(m.get("body", b"") for m in messages)
         runtime = state._state.get("runtime")  # the newest: the one the route would use
-        if not _evaluates_here(state):
-            await self.app(scope, receive, send)
-            return
-        body = b"".join(m.get("body", b"") for m in messages)
-        answer = _evaluate(scope, state, runtime, body)
-        if answer is None:
+        found = _evaluate(scope, state, runtime, body)
+        if found is None:
             scope.setdefault("state", {})[route.TRIED] = True
             await self.app(scope, receive, send)
             return
-        compressed = _accepts_gzip(key) and len(answer.body) >= GZIP_MINIMUM
+        compressed = b"gzip" in key[2 + _ACCEPT_ENCODING] and len(found.body) >= GZIP_MINIMUM
+        kind = (scope["method"], *key[2:], compressed)  # key: path, query string, VARY_ON
         templates: dict[tuple[Any, ...], tuple[Header, ...]] = \
             runtime.caches.setdefault("lookup_headers", {})
-        template = templates.get((*key, compressed))
+        template = templates.get(kind)
         if template is None:  # the full path answers (again) and its headers are kept
-            await self.app(scope, receive, _recorder(send, templates, key))
+            await self.app(scope, receive, _recorder(send, templates, kind[:-1]))
             return
-        await _answer(scope, send, template, answer, compressed, started)
+        await _answer(scope, send, template, found, compressed, started)
+
+
+#: (method, has a query string) of the requests the door takes
+_TAKEN = frozenset({("POST", False), ("GET", True)})
 
 
 def _evaluates_here(state: Any) -> bool:
@@ -93,7 +114,7 @@ def _evaluates_here(state: Any) -> bool:
 
 
 def _declared_length(scope: Scope) -> int | None:
-    """The body's declared length when it is one and small, else None (full path)."""
+    """The body's declared length (0 when none) when it is one and small, else None."""
     found = None
     for name, value in scope["headers"]:
         if name == b"content-length":
@@ -102,12 +123,12 @@ def _declared_length(scope: Scope) -> int | None:
             found = int(value)
         elif name == b"transfer-encoding":
             return None
-    return found
+    return found or 0
 
 
-async def _read(receive: Receive, length: int) -> list[Message]:
-    """The body's messages (at most ``length`` bytes: the server delivers the declared
-    length), up to the last one or a disconnect."""
+async def _read(receive: Receive) -> list[Message]:
+    """The body's messages (no more than the declared length: the server sees to it), up to
+    the last one or a disconnect."""
     messages = []
     while True:
         message = await receive()
@@ -126,51 +147,67 @@ def _handing_on(messages: list[Message], receive: Receive) -> Receive:
     return again
 
 
-def _evaluate(scope: Scope, state: Any, runtime: Any, body: bytes) -> lookup.Answer | None:
-    """The answer the route would give, when the server evaluates it itself; else None."""
+def _evaluate(scope: Scope, state: Any, runtime: Any, body: bytes) -> Found | None:
+    """The answer the route would give, when the server has it or evaluates it itself;
+    else None."""
     settings = state.settings
     headers = dict(scope["headers"])
-    content_type = headers.get(b"content-type", b"").decode("latin-1")
     accept = headers[b"accept"].decode("latin-1") if b"accept" in headers else None
+    get = scope["method"] == "GET"
     try:
-        protocol = sparql.read_request("POST", (), content_type, body)
+        if get:
+            params = parse_qsl(scope["query_string"].decode(), keep_blank_values=True)
+            if len(params) != 1 or params[0][0] != "query":
+                return None
+            protocol = sparql.read_request("GET", params, None, b"")
+        else:
+            content_type = headers.get(b"content-type", b"").decode("latin-1")
+            protocol = sparql.read_request("POST", (), content_type, body)
         if protocol.query is None or protocol.format or route.wants_page(protocol, accept):
             return None
         parsed = sparql.parse_query(protocol, settings.max_query_length,
                                     route.graphs(state, runtime.store))
-        if parsed.results_kind != "results":
+        if parsed.results_kind != "results" or not lookup.single_pattern(parsed.text):
             return None
         fmt = route.result_format(None, accept, parsed.results_kind)
-        return lookup.answer_here(runtime.store, parsed.text, fmt.name, settings.max_rows,
-                                  settings.max_response_bytes, lookup.engine_options(
-                                      parsed.options(), settings.base, {}))
-    except PublisherError:
+        job = route.results_job(parsed, fmt, settings)
+        if not get:
+            answer = runtime.pool.evaluate_here(job)
+            return None if answer is None else Found(answer.body, answer.truncated, None)
+        key = route.result_key(runtime.store, job)
+        kept = runtime.results.get(key)
+        if kept is not None:
+            return Found(kept.body, False, etag(key))
+        answer = runtime.pool.evaluate_here(job)
+        if answer is None:
+            return None
+        if not answer.truncated:
+            runtime.results.put(key, Answer(answer.body, fmt.content_type))
+        return Found(answer.body, answer.truncated, etag(key))
+    except (PublisherError, UnicodeDecodeError):
         return None  # the full path words the error
 
 
-def _accepts_gzip(key: tuple[bytes, ...]) -> bool:
-    """From a ``request_key``: path, query string, then the values of VARY_ON."""
-    return b"gzip" in key[2 + _ACCEPT_ENCODING]
-
-
 def _recorder(send: Send, templates: dict[tuple[Any, ...], Any],
-              key: tuple[bytes, ...]) -> Send:
+              kind: tuple[Any, ...]) -> Send:
     async def recording(message: Message) -> None:
         if message["type"] == "http.response.start" and message["status"] == 200:
             raw = message.get("headers", ())
             compressed = any(name == b"content-encoding" for name, _ in raw)
             if len(templates) >= TEMPLATES:
                 templates.clear()
-            templates[(*key, compressed)] = tuple((bytes(name), bytes(value))
-                                                  for name, value in raw if name not in _OWN)
+            templates[(*kind, compressed)] = tuple((bytes(name), bytes(value))
+                                                   for name, value in raw if name not in _OWN)
         await send(message)
 
     return recording
 
 
-async def _answer(scope: Scope, send: Send, template: tuple[Header, ...],
-                  answer: lookup.Answer, compressed: bool, started: float) -> None:
-    body = gzip.compress(answer.body, compresslevel=9) if compressed else answer.body
+async def _answer(scope: Scope, send: Send, template: tuple[Header, ...], found: Found,
+                  compressed: bool, started: float) -> None:
+    body = gzip.compress(found.body, compresslevel=9) if compressed else found.body
     headers = [*template, (b"content-length", str(len(body)).encode()),
-               (b"x-sparql-truncated", b"true" if answer.truncated else b"false")]
+               (b"x-sparql-truncated", b"true" if found.truncated else b"false")]
+    if found.etag is not None:
+        headers.append((b"etag", found.etag.encode("latin-1")))
     await send_whole(scope, send, 200, headers, body, PATH, started)

@@ -141,9 +141,21 @@ async def _results(request: Request, settings: Settings, store: Store, pool: Que
     headers = {"Vary": "Accept", "X-SPARQL-Max-Rows": str(settings.max_rows)}
     if token:
         headers["Content-Disposition"] = f'inline; filename="result.{fmt.extension}"'
-    job = Job(parsed.text, fmt.name, settings.max_rows, parsed.options(), base=settings.base,
-              here=not getattr(request.state, TRIED, False))
+    job = results_job(parsed, fmt, settings, here=not getattr(request.state, TRIED, False))
     return await answer(request, store, pool, job, fmt.content_type, headers)
+
+
+def results_job(parsed: sparql.ParsedQuery, fmt: Format, settings: Settings,
+                here: bool = True) -> Job:
+    """The job of a query sent to /sparql (the door builds the same: routes/lookups.py)."""
+    return Job(parsed.text, fmt.name, settings.max_rows, parsed.options(), base=settings.base,
+               here=here)
+
+
+def result_key(store: Store, job: Job) -> str:
+    """The result cache's key of a job's answer; its digest is the answer's ETag."""
+    return cache_key(store.version, job.query, job.options, job.format, job.max_rows,
+                     job.substitutions)
 
 
 async def answer(request: Request, store: Store, pool: QueryExecutor, job: Job,
@@ -157,8 +169,7 @@ async def answer(request: Request, store: Store, pool: QueryExecutor, job: Job,
         headers["X-SPARQL-Truncated"] = "true" if evaluation.truncated else "false"
         return _response(evaluation, evaluation.chunks(), content_type, headers)
     cache: ResultCache = request.app.state.runtime.results
-    key = cache_key(store.version, job.query, job.options, job.format, job.max_rows,
-                    job.substitutions)
+    key = result_key(store, job)
     headers["ETag"] = etag(key)
     headers["Cache-Control"] = CACHE_CONTROL
     if not_modified(request, headers["ETag"], store.version_time()):

@@ -26,27 +26,39 @@ JSON_RESULTS = "application/sparql-results+json"
 
 
 class Door:
-    """A client, and how many requests passed the door into the app."""
+    """A client, and whether a request's answer came from the door (it reached the door and
+    went no further into the app)."""
 
     def __init__(self, client: TestClient) -> None:
-        self.client, self.inside = client, 0
+        self.client, self.reached, self.inside = client, 0, 0
         client.get("/healthz")  # the middleware stack is built on the first request
-        layer: Any = client.app.middleware_stack  # type: ignore[attr-defined]
-        while not isinstance(layer, Lookups):
-            layer = layer.app
-        app = layer.app
+        outer: Any = client.app.middleware_stack  # type: ignore[attr-defined]
+        while not isinstance(outer.app, Lookups):
+            outer = outer.app
+        lane = outer.app
+        app = lane.app
 
-        async def counted(scope: Any, receive: Any, send: Any) -> None:
+        async def reaching(scope: Any, receive: Any, send: Any) -> None:
+            self.reached += 1
+            await lane(scope, receive, send)
+
+        async def entering(scope: Any, receive: Any, send: Any) -> None:
             self.inside += 1
             await app(scope, receive, send)
 
-        layer.app = counted
+        outer.app, lane.app = reaching, entering
+
+    def _sent(self, method: str, path: str, **kwargs: Any) -> tuple[httpx.Response, bool]:
+        reached, inside = self.reached, self.inside
+        response = self.client.request(method, path, **kwargs)
+        return response, self.reached == reached + 1 and self.inside == inside
 
     def post(self, **kwargs: Any) -> tuple[httpx.Response, bool]:
         """The answer, and whether the door gave it."""
-        before = self.inside
-        response = self.client.post("/sparql", **kwargs)
-        return response, self.inside == before
+        return self._sent("POST", "/sparql", **kwargs)
+
+    def get(self, query: str, **kwargs: Any) -> tuple[httpx.Response, bool]:
+        return self._sent("GET", "/sparql", params={"query": query}, **kwargs)
 
 
 @pytest.fixture()
@@ -136,6 +148,39 @@ def test_anything_else_reaches_the_app_with_its_body(door: Door, kwargs: dict[st
             assert len(response.json()["results"]["bindings"]) >= 2
         if status >= 400:
             assert response.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize("headers", [
+    {"Accept": JSON_RESULTS},
+    {"Accept": "text/csv", "Origin": "https://example.org"},
+    {"Accept": JSON_RESULTS, "Accept-Encoding": "gzip"},
+])
+def test_a_get_look_up_is_answered_at_the_door_with_the_routes_etag(
+        door: Door, headers: dict[str, str]) -> None:
+    other = LONG.replace("LIMIT 50", "LIMIT 49")  # another query, as long (gzipped alike)
+    first, at_door = door.get(LONG, headers=headers)
+    assert first.status_code == 200 and not at_door  # the full path, whose headers are kept
+    again, at_door = door.get(other, headers=headers)
+    assert at_door and again.status_code == 200
+    with TestClient(create_app(mini_settings()),
+                    base_url="https://data.uppsala.se") as fresh:
+        expected = fresh.get("/sparql", params={"query": other}, headers=headers)
+    assert again.content == expected.content
+    assert _kept(again) == _kept(expected)  # ETag and Cache-Control included
+    replays = door.client.app.state.runtime.responses.hits  # type: ignore[attr-defined]
+    replayed, at_door = door.get(other, headers=headers)
+    assert not at_door and replayed.content == again.content
+    assert door.client.app.state.runtime.responses.hits == replays + 1  # type: ignore[attr-defined]
+    unchanged, at_door = door.get(other, headers={**headers, "If-None-Match": again.headers["etag"]})
+    assert unchanged.status_code == 304 and not at_door
+
+
+def test_a_get_with_more_than_a_query_reaches_the_app(door: Door) -> None:
+    door.get(LOOKUP)
+    for params in ({"query": LOOKUP, "format": "csv"}, {"query": LOOKUP, "lang": "en"},
+                   {"query": LOOKUP, "default-graph-uri": "https://example.org/g"}):
+        response, at_door = door._sent("GET", "/sparql", params=params)
+        assert not at_door and response.status_code in (200, 400)
 
 
 def test_a_long_look_up_is_tried_once_then_a_worker_answers_it(
