@@ -49,7 +49,8 @@ class _CountingReader:
 
 def open_source(source: SourceFile) -> IO[bytes]:
     if source.path.suffix == ".gz":
-        return gzip.open(source.path, "rb")
+        # a GzipFile is a binary file, but typeshed doesn't type it as IO[bytes]
+        return gzip.open(source.path, "rb")  # type: ignore[return-value]
     return open(source.path, "rb")
 
 
@@ -60,7 +61,9 @@ def load_files(store: ox.Store, files: list[SourceFile], base: str,
         if base == CANONICAL_BASE and source.format in _TRIPLE_FORMATS:
             try:
                 with open_source(source) as raw:
-                    store.bulk_load(input=_CountingReader(raw, progress), format=source.format,
+                    # _CountingReader is duck-typed: it has the read() pyoxigraph calls
+                    store.bulk_load(input=_CountingReader(raw, progress),  # type: ignore[arg-type]
+                                    format=source.format,
                                     base_iri=CANONICAL_BASE,
                                     to_graph=ox.NamedNode(source.graph))
             except SyntaxError as exc:

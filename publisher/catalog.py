@@ -17,7 +17,7 @@ in void.py.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 import pyoxigraph as ox
 
 from publisher.config import DATASET_PATH, Settings
@@ -344,7 +344,9 @@ def _vocabulary_terms(g: Graph) -> None:
     g.typed(EU + "data-theme", SKOS + "ConceptScheme")
     g.add(EU + "data-theme", DCT + "title", text("Data theme", "en"))
     g.typed(SHA256, SPDX + "ChecksumAlgorithm")
-    for file_type in {t.object.value for t in g.triples if t.predicate.value == DCT + "format"}:
+    # Graph.add makes every object a Term (an IRI or a literal)
+    for file_type in {cast(Term, t.object).value for t in g.triples
+                      if t.predicate.value == DCT + "format"}:
         g.typed(file_type, DCT + "MediaTypeOrExtent")
 
 

@@ -20,7 +20,7 @@ import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import rdflib
 from rdflib.namespace import RDF, SH
@@ -173,7 +173,7 @@ def _requirements(items: list[Any], chain: tuple[str, ...], templates: dict[str,
         if template.get("type") == "group" and prop is None:  # e.g. the dcterms:format choice
             props = {_resolve(i, templates).get("property") for i in template["items"]}
             props.discard(None)
-            for p in sorted(props):
+            for p in sorted(cast("set[str]", props)):  # names only: None is discarded
                 yield Requirement(chain + (_expand(p),), card.get("min", 0), card.get("pref", 0))
             continue
         if prop is None:
@@ -201,7 +201,9 @@ def check_bundle(graph: rdflib.Graph, root: Path = CONFORMANCE) -> list[Finding]
     parent value exists: the parent's own cardinality decides whether that must be."""
     found = []
     for class_iri, requirements in bundle_requirements(root).items():
-        for node in sorted(set(graph.subjects(RDF.type, rdflib.URIRef(class_iri)))):
+        # rdflib types subjects as Node, which has no order; they are Identifiers, which do
+        for node in sorted(set(graph.subjects(  # type: ignore[type-var]
+                RDF.type, rdflib.URIRef(class_iri)))):
             for req in requirements:
                 parents = _values(graph, node, req.path[:-1])
                 if req.depends and rdflib.URIRef(req.depends[1]) not in _values(

@@ -260,7 +260,8 @@ def _shapes(graph: rdflib.Graph, report: Report) -> None:
 async def check_downloads(graph: rdflib.Graph, client: httpx.AsyncClient,
                           report: Report) -> None:
     problems, checked = [], 0
-    for dist in sorted(set(graph.subjects(RDF.type, DCAT.Distribution))):
+    # rdflib types subjects as Node, which has no order; they are Identifiers, which do
+    for dist in sorted(set(graph.subjects(RDF.type, DCAT.Distribution))):  # type: ignore[type-var]
         url = graph.value(dist, DCAT.downloadURL) or graph.value(dist, DCAT.accessURL)
         if url is None:
             problems.append(f"<{dist}>: no accessURL")
@@ -277,7 +278,8 @@ async def check_downloads(graph: rdflib.Graph, client: httpx.AsyncClient,
         if graph.value(dist, DCAT.downloadURL) is None:
             continue
         size = graph.value(dist, DCAT.byteSize)
-        if size is not None and int(size) != len(response.content):
+        # rdflib types values as Node; a Literal is a str, whose text int() reads
+        if size is not None and int(size) != len(response.content):  # type: ignore[call-overload]
             problems.append(f"<{url}>: {len(response.content)} bytes, {size} declared")
         for checksum in graph.objects(dist, SPDX.checksum):
             declared = str(graph.value(checksum, SPDX.checksumValue)).lower()

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import httpx
 import pyoxigraph as ox
@@ -88,6 +89,7 @@ def push(settings: Settings, paths: Iterable[str] = (),
     graphs: dict[str, list[ox.Triple]] = {}
     for source in files:  # parse everything before touching the store
         for quad in read_quads(source, settings.base):
+            assert not isinstance(quad.graph_name, ox.DefaultGraph)  # read_quads names every graph
             graphs.setdefault(quad.graph_name.value, []).append(quad.triple)
     version = fingerprint(files, settings)
     store = RemoteStore(settings)
@@ -183,7 +185,9 @@ class _Loader:
                   "WHERE { ?s ?p ?o } }", "default-graph-uri": graphs},
             headers={"Accept": "application/sparql-results+xml"})
         _check(response, "count")
-        rows = list(ox.parse_query_results(response.content, ox.QueryResultsFormat.XML))
+        # a SELECT's results are solutions, not a boolean
+        rows = list(cast(ox.QuerySolutions,
+                         ox.parse_query_results(response.content, ox.QueryResultsFormat.XML)))
         return int(rows[0]["n"].value)
 
 

@@ -33,7 +33,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pyoxigraph as ox
@@ -422,7 +422,9 @@ class RemoteStore:
         if response.status_code != 200:
             raise _refusal(response)
         body = _BNODE.sub(_bnode, response.content)
-        return list(ox.parse_query_results(body, ox.QueryResultsFormat.XML))
+        # a SELECT's results are solutions, not a boolean
+        return list(cast(ox.QuerySolutions,
+                         ox.parse_query_results(body, ox.QueryResultsFormat.XML)))
 
     def _construct(self, text: str) -> list[ox.Triple]:
         found = self.query(text)

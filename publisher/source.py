@@ -94,7 +94,9 @@ def read_quads(source: SourceFile, base: str) -> Iterator[ox.Quad]:
     try:
         if source.path.suffix == ".gz":
             with gzip.open(source.path, "rb") as unzipped:
-                yield from _quads(ox.parse(input=unzipped, format=source.format,
+                # a GzipFile is a binary file, but typeshed doesn't type it as IO[bytes]
+                yield from _quads(ox.parse(input=unzipped,  # type: ignore[arg-type]
+                                           format=source.format,
                                            base_iri=CANONICAL_BASE), graph, base)
             return
         triples = ox.parse(path=source.path, format=source.format, base_iri=CANONICAL_BASE)

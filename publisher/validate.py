@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard, cast
 
 import pyoxigraph as ox
 import rdflib
@@ -104,8 +104,11 @@ def validate(settings: Settings) -> Report:
         return Report(tuple(findings), files, 0)
     shapes = next((s for s in sources if s.path == settings.ontology_dir / SHAPES_FILE), None)
     shapes_graph = shapes.graph if shapes else None
-    data = [q for q in quads if q.graph_name.value != shapes_graph]
-    shape_quads = [q for q in quads if q.graph_name.value == shapes_graph]
+    # (read_quads puts every quad in a named graph, never in the DefaultGraph)
+    data = [q for q in quads
+            if cast("ox.NamedNode | ox.BlankNode", q.graph_name).value != shapes_graph]
+    shape_quads = [q for q in quads
+                   if cast("ox.NamedNode | ox.BlankNode", q.graph_name).value == shapes_graph]
     if shapes is None:
         findings.append(Finding("shacl", "error", f"no {SHAPES_FILE} in {settings.ontology_dir}"))
     else:
@@ -151,7 +154,8 @@ def _display(path: Path, settings: Settings) -> str:
 
 def _to_rdflib(quads: Iterable[ox.Quad]) -> rdflib.Graph:
     graph = rdflib.Graph()
-    text = ox.serialize((q.triple for q in quads), format=ox.RdfFormat.N_TRIPLES)
+    # (ox.serialize without an output file returns the bytes)
+    text = cast(bytes, ox.serialize((q.triple for q in quads), format=ox.RdfFormat.N_TRIPLES))
     graph.parse(data=text.decode("utf-8"), format="nt")
     return graph
 
@@ -212,6 +216,10 @@ class _Locator:
         self.typed: dict[str, str] = {}
         self.subjects: dict[str, str] = {}
         for q in quads:
+            # read_quads names every graph, pyoxigraph makes no triple-term subjects, and
+            # rdflib has parsed these quads (_shacl), so no object is a triple term either
+            assert not isinstance(q.graph_name, ox.DefaultGraph)
+            assert not isinstance(q.subject, ox.Triple) and not isinstance(q.object, ox.Triple)
             s, p, g = q.subject.value, q.predicate.value, q.graph_name.value
             self.statements.setdefault((s, p, q.object.value), g)
             self.subjects.setdefault(s, g)
@@ -244,7 +252,7 @@ def _subject_line(path: Path | None, focus: Any, settings: Settings) -> int | No
 
 # ---- our own IRIs ----------------------------------------------------------------------
 
-def _ours(term: Any, settings: Settings) -> bool:
+def _ours(term: Any, settings: Settings) -> TypeGuard[ox.NamedNode]:
     return (isinstance(term, ox.NamedNode) and term.value.startswith(settings.base)
             and not term.value.startswith(settings.iri("graph/")))
 
@@ -253,6 +261,7 @@ def _described(quads: list[ox.Quad], names: dict[str, str], settings: Settings) 
     described = {q.subject.value for q in quads if isinstance(q.subject, ox.NamedNode)}
     used: dict[str, str] = {}
     for q in quads:
+        assert not isinstance(q.graph_name, ox.DefaultGraph)  # read_quads names every graph
         for term in (q.subject, q.predicate, q.object):
             if _ours(term, settings) and term.value not in described:
                 used.setdefault(term.value, q.graph_name.value)
@@ -267,6 +276,7 @@ def _labels(quads: list[ox.Quad], names: dict[str, str], settings: Settings) -> 
     languages: dict[str, set[str]] = {}
     where: dict[str, str] = {}
     for q in quads:
+        assert not isinstance(q.graph_name, ox.DefaultGraph)  # read_quads names every graph
         if isinstance(q.subject, ox.NamedNode) and q.subject.value.startswith(scopes):
             iri = q.subject.value
             languages.setdefault(iri, set())
@@ -288,6 +298,9 @@ def _blank_nodes(quads: list[ox.Quad], names: dict[str, str],
     """One finding per data/ file that uses blank nodes (ontology/ may use them)."""
     findings: dict[str, Finding] = {}
     for q in quads:
+        # read_quads names every graph, and pyoxigraph makes no triple-term subjects
+        assert not isinstance(q.graph_name, ox.DefaultGraph)
+        assert not isinstance(q.subject, ox.Triple)
         graph = q.graph_name.value
         if graph in data_graphs and graph not in findings and (
                 isinstance(q.subject, ox.BlankNode) or isinstance(q.object, ox.BlankNode)):

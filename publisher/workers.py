@@ -198,7 +198,8 @@ def run_job(store: OxigraphStore, job: Job, conn: Connection, buffer_rows: int,
                 sink.head = ("head", False)
                 if streams:  # sent from pyoxigraph's first write; a small answer is one shorter
                     sink.first_chunk = NATIVE_WRITE_BYTES  # write, so still one message
-                found.serialize(sink, results.NATIVE_FORMATS[job.format])
+                # _Sink is duck-typed: it has the write() pyoxigraph calls
+                found.serialize(sink, results.NATIVE_FORMATS[job.format])  # type: ignore[arg-type]
                 sink.finish()
                 return
             if limited:  # a SELECT's LIMIT counts rows: within max_rows, no second pass
@@ -218,7 +219,8 @@ def run_job(store: OxigraphStore, job: Job, conn: Connection, buffer_rows: int,
             truncated, triples = bounded(iter(found), lambda: iter(evaluate()), job.max_rows,
                                          buffer_rows)
             sink.head = ("head", truncated)
-            ox.serialize(triples, sink, RDF_FORMATS[job.format],
+            # _Sink is duck-typed: it has the write() pyoxigraph calls
+            ox.serialize(triples, sink, RDF_FORMATS[job.format],  # type: ignore[arg-type]
                          prefixes=rdf_prefixes(job.base) if job.base else None)
         sink.finish()
     except SyntaxError as exc:
@@ -436,7 +438,7 @@ class WorkerPool:
                     break
                 ready = loop.create_future()
                 fd = worker.conn.fileno()
-                loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+                loop.add_reader(fd, lambda: None if ready.done() else ready.set_result(None))
                 try:
                     await asyncio.wait_for(ready, remaining)
                 except TimeoutError:

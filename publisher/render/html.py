@@ -117,7 +117,7 @@ def resource_page(description: Description, doc: Any, lang: str, settings: Setti
 
 
 def _structured(description: Description, lang: str, settings: Settings,
-                store: Store) -> dict[str, Any]:
+                store: Store) -> dict[str, Any] | None:
     """The page's schema.org JSON-LD; the dataset's page gets the full Dataset that Google
     Dataset Search asks for (distributions, licence, creator, coverage)."""
     from publisher.schema_dataset import schema_dataset_jsonld  # noqa: PLC0415
@@ -158,7 +158,8 @@ def _embedded(org: Description, store: Store, settings: Settings) -> dict[str, D
     wanted = {jsonld.SCHEMA + name for name in EMBEDDED}
     found = {}
     for t in org.triples:
-        if t.subject.value == org.iri and t.predicate.value in wanted \
+        if hasattr(t.subject, "value") and t.subject.value == org.iri \
+                and t.predicate.value in wanted \
                 and hasattr(t.object, "value") and t.object.value.startswith(settings.base):
             described = store.describe(t.object.value, settings.max_description_links)
             if described is not None:

@@ -79,7 +79,8 @@ def node(iri: str, index: Mapping[str, list[ox.Triple]], lang: str,
     """One resource as a JSON-LD node object of schema.org terms."""
     out: dict[str, Any] = {"@id": iri}
     types = sorted(t.object.value[len(SCHEMA):] for t in index.get(iri, ())
-                   if t.predicate.value == RDF_TYPE and t.object.value.startswith(SCHEMA))
+                   if t.predicate.value == RDF_TYPE and not isinstance(t.object, ox.Triple)
+                   and t.object.value.startswith(SCHEMA))  # (a triple term has no value)
     if types:
         out["@type"] = types[0] if len(types) == 1 else types
     literals: dict[str, list[ox.Literal]] = defaultdict(list)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import pyoxigraph as ox
 from pyld import jsonld
@@ -38,10 +38,11 @@ def serialize(triples: Iterable[ox.Triple], fmt: Format, base: str) -> bytes:
     if fmt.name == "jsonld":
         return _jsonld(triples, base)
     rdf_format = ox.RdfFormat.from_media_type(fmt.media_type)
+    # (ox.serialize without an output file returns the bytes)
     if fmt.name == "ntriples":
-        return ox.serialize(triples, format=rdf_format)
+        return cast(bytes, ox.serialize(triples, format=rdf_format))
     used = _used_prefixes(triples, base)
-    body = ox.serialize(triples, format=rdf_format, prefixes=used)
+    body = cast(bytes, ox.serialize(triples, format=rdf_format, prefixes=used))
     return _sort_prefix_lines(body) if fmt.name == "turtle" else body
 
 
@@ -63,7 +64,7 @@ def _sort_prefix_lines(body: bytes) -> bytes:
 
 
 def _jsonld(triples: list[ox.Triple], base: str) -> bytes:
-    nquads = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode()
+    nquads = cast(bytes, ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)).decode()
     expanded = jsonld.from_rdf(nquads, {"format": "application/n-quads"})
     ctx = context(base)
     compacted = jsonld.compact(expanded, ctx, {"documentLoader": _refuse_remote})

@@ -221,7 +221,8 @@ def resource_view(description: Description, lang: str, base: str) -> ResourceVie
                   tuple(rows_of((t for t in by_subject[iri] if t.predicate.value != RDFS
                                  + "isDefinedBy"), namer, blanks)))
              for iri in defined]
-    skip = {(t.subject.value, t.predicate.value) for iri in defined for t in by_subject[iri]
+    # (the triples in by_subject[iri] have the subject iri)
+    skip = {(iri, t.predicate.value) for iri in defined for t in by_subject[iri]
             if t.predicate.value == RDFS + "isDefinedBy"}
     incoming_rows = _incoming(incoming, namer, skip)
     return ResourceView(
@@ -251,6 +252,7 @@ def _sections(own: list[ox.Triple], namer: Namer, blanks: Mapping[ox.BlankNode, 
 def _incoming(triples: list[ox.Triple], namer: Namer, skip: set[tuple[str, str]]) -> list[Row]:
     by_predicate: dict[str, list[str]] = defaultdict(list)
     for t in triples:
+        assert isinstance(t.subject, ox.NamedNode)  # resource_view passes IRI subjects only
         if (t.subject.value, t.predicate.value) not in skip:
             by_predicate[t.predicate.value].append(t.subject.value)
     rows = [Row(namer.iri(p), tuple(sorted((namer.iri(s) for s in subjects),
