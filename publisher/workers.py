@@ -310,7 +310,9 @@ class WorkerPool:
                  buffer_rows: int = BUFFER_ROWS) -> None:
         self.store, self.settings, self.buffer_rows = store, settings, buffer_rows
         self.workers: list[_Worker] = []
-        self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
+        #: last in, first out: the worker that answered last (its caches warm) takes the
+        #: next job, and under light load the others stay idle and small
+        self._idle: asyncio.LifoQueue[_Worker] = asyncio.LifoQueue()
         self._watchdog: asyncio.Task[None] | None = None
 
     @property

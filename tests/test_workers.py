@@ -272,3 +272,36 @@ def test_a_worker_imports_no_web_framework() -> None:
     names = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            check=True)
     assert names.stdout.split() == ["publisher.app", "publisher.config"]
+
+
+def test_the_worker_that_answered_last_takes_the_next_job(store: OxigraphStore) -> None:
+    """Sequential queries go to one warm worker; the other works only alongside it."""
+    job = Job("SELECT ?s WHERE { ?s ?p ?o . ?s ?q ?r } LIMIT 3", "json", MAX_ROWS,
+              {"use_default_graph_as_union": True})  # two patterns: a worker's job
+
+    async def answer(pool: WorkerPool) -> None:
+        evaluation = await pool.evaluate(job)
+        async for _chunk in evaluation.chunks():
+            pass
+
+    async def run() -> list[list[int]]:
+        pool = WorkerPool(store, Settings(query_workers=2))
+        pool.start()
+        jobs = {worker.pid: 0 for worker in pool.workers}
+        for worker in pool.workers:
+            def counting(message: Any, pid: int = worker.pid, send: Any = worker.conn.send) -> None:
+                jobs[pid] += isinstance(message, Job)
+                send(message)
+            worker.conn.send = counting  # type: ignore[method-assign]
+        try:
+            seen = []
+            for _ in range(4):
+                await answer(pool)
+            seen.append(sorted(jobs.values()))
+            await asyncio.gather(answer(pool), answer(pool))
+            seen.append(sorted(jobs.values()))
+            return seen
+        finally:
+            await pool.close()
+
+    assert asyncio.run(run()) == [[0, 4], [1, 5]]
