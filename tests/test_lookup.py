@@ -130,6 +130,7 @@ def test_the_answer_is_the_one_a_worker_gives(mini: TestClient, fmt: str, patter
 
     answer_here = lookup.answer_here
     monkeypatch.setattr(lookup, "answer_here", spy)
+    monkeypatch.setattr(lookup, "BUDGET", 10.0)  # a loaded machine must not send it to a worker
     here = mini.post("/sparql", params={"format": fmt},
                      data={"query": f"SELECT * WHERE {{ {pattern} }}"})
     worker = mini.post("/sparql", params={"format": fmt},  # a nested group: not a look-up
