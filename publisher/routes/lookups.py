@@ -156,7 +156,8 @@ def _evaluate(scope: Scope, state: Any, runtime: Any, body: bytes) -> Found | No
     get = scope["method"] == "GET"
     try:
         if get:
-            params = parse_qsl(scope["query_string"].decode(), keep_blank_values=True)
+            # read as the route reads it (Starlette's QueryParams): latin-1, then %-escapes
+            params = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
             if len(params) != 1 or params[0][0] != "query":
                 return None
             protocol = sparql.read_request("GET", params, None, b"")
@@ -184,7 +185,7 @@ def _evaluate(scope: Scope, state: Any, runtime: Any, body: bytes) -> Found | No
         if not answer.truncated:
             runtime.results.put(key, Answer(answer.body, fmt.content_type))
         return Found(answer.body, answer.truncated, etag(key))
-    except (PublisherError, UnicodeDecodeError):
+    except PublisherError:
         return None  # the full path words the error
 
 
