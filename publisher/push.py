@@ -30,6 +30,7 @@ import httpx
 import pyoxigraph as ox
 
 from publisher.config import Settings, is_remote
+from publisher.endpoint import Endpoint, http_url
 from publisher.errors import ConfigError, DataError
 from publisher.remote import (
     META_GRAPH,
@@ -37,9 +38,7 @@ from publisher.remote import (
     META_STATE,
     META_TRIPLES,
     META_VERSION,
-    Endpoint,
     RemoteStore,
-    http_url,
     iri,
     meta_graph,
 )

@@ -13,12 +13,8 @@ graphs), so the store's own system graphs and the meta graph never show. The met
 read with one cheap query at most every ``store_version_ttl`` seconds; that is how many
 instances agree on the version (and so on caches and ETags) without talking to each other.
 
-HTTP: one pooled ``httpx.Client`` (routes run in the threadpool), timeouts on every call,
-retries with exponential backoff for reads that failed to connect or got 502/503/504, and a
-circuit breaker: after ``store_breaker_failures`` consecutive failures every call fails at
-once with ServiceUnavailable (503, Retry-After) for ``store_breaker_seconds``. Credentials
-come only from the environment (PUBLISHER_STORE_USER, PUBLISHER_STORE_PASSWORD) and are
-never logged. IRIs are bound only after validation and written with N-Triples escaping.
+HTTP (timeouts, retries, the circuit breaker, credentials) is publisher.endpoint's. IRIs are
+bound only after validation and written with N-Triples escaping.
 """
 
 from __future__ import annotations
@@ -26,9 +22,6 @@ from __future__ import annotations
 import io
 import logging
 import math
-import os
-import random
-import re
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -38,9 +31,10 @@ from typing import Any, cast
 import httpx
 import pyoxigraph as ox
 
-from publisher import __version__, sparql
+from publisher import sparql
 from publisher.config import Settings
-from publisher.errors import BadRequest, DataError, QueryTimeout, ServiceUnavailable
+from publisher.endpoint import Endpoint, Reader, bnodes, form_data, http_url, refusal
+from publisher.errors import DataError, ServiceUnavailable
 from publisher.store import LABEL_PREDICATES, RDFS_IS_DEFINED_BY, Description, Stats
 
 log = logging.getLogger("publisher.remote")
@@ -53,7 +47,6 @@ META_STATE = "urn:x-publisher:state"
 NO_GRAPH = "urn:x-publisher:none"       # names an empty default or named-graph set
 XML_RESULTS = "application/sparql-results+xml"
 N_TRIPLES = "application/n-triples"
-GATEWAY_ERRORS = (502, 503, 504)
 
 
 def meta_graph(base: str) -> str:
@@ -62,163 +55,12 @@ def meta_graph(base: str) -> str:
     return "urn:x-publisher:meta:" + base
 
 
-def http_url(url: str) -> str:
-    """``sparql+https://h/p`` -> ``https://h/p`` (plain http(s) URLs are kept)."""
-    return url.removeprefix("sparql+")
-
-
 def iri(value: str) -> str:
     """An IRI written for a query: validated (absolute, no ``<>"{}|^`\\``, spaces or
     controls) and escaped by pyoxigraph; ValueError otherwise. Never pasted raw."""
     if not sparql.ABSOLUTE_IRI.fullmatch(value):
         raise ValueError(f"not an absolute IRI: {value!r}")
     return str(ox.NamedNode(value))
-
-
-# -- HTTP: timeouts, retries, circuit breaker ----------------------------------------------
-
-class Breaker:
-    """Open after ``threshold`` consecutive failures; then every call fails at once for
-    ``seconds``, after which calls go through again (one more failure re-opens it)."""
-
-    def __init__(self, threshold: int, seconds: float) -> None:
-        self.threshold, self.seconds = threshold, seconds
-        self.failures = 0
-        self.open_until = 0.0
-        self._lock = threading.Lock()
-
-    def check(self) -> None:
-        remaining = self.open_until - time.monotonic()
-        if remaining > 0:
-            error = ServiceUnavailable("The data store is not answering; try again shortly.")
-            error.retry_after = max(1, math.ceil(remaining))
-            raise error
-
-    def success(self) -> None:
-        with self._lock:
-            self.failures = 0
-
-    def failure(self) -> None:
-        with self._lock:
-            self.failures += 1
-            if self.failures >= self.threshold:
-                self.open_until = time.monotonic() + self.seconds
-                log.warning("remote store: %d failures in a row, circuit open for %g s",
-                            self.failures, self.seconds)
-
-
-def credentials(scheme: str, environ: Any = None) -> httpx.Auth | None:
-    """Basic or digest auth from PUBLISHER_STORE_USER / PUBLISHER_STORE_PASSWORD."""
-    environ = os.environ if environ is None else environ
-    user = environ.get("PUBLISHER_STORE_USER")
-    if not user:
-        return None
-    password = environ.get("PUBLISHER_STORE_PASSWORD", "")
-    return httpx.DigestAuth(user, password) if scheme == "digest" else httpx.BasicAuth(
-        user, password)
-
-
-class Endpoint:
-    """The HTTP side of a remote store, shared by every request of one process."""
-
-    def __init__(self, settings: Settings, transport: httpx.BaseTransport | None = None) -> None:
-        self.retries = settings.store_retries
-        self.breaker = Breaker(settings.store_breaker_failures, settings.store_breaker_seconds)
-        self.client = httpx.Client(
-            auth=credentials(settings.store_auth), timeout=settings.store_timeout,
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
-            headers={"User-Agent": f"publisher/{__version__}"}, transport=transport)
-
-    def send(self, method: str, url: str, *, retry: bool = True, stream: bool = False,
-             read_timeout: float | None = None, timeouts_fail: bool = True,
-             **kwargs: Any) -> httpx.Response:
-        """One request, retried (reads only) on connection errors and 502/503/504. Returns
-        any other answer (the caller checks 4xx/5xx); a read past ``read_timeout`` is
-        QueryTimeout, and counts as a store failure only when ``timeouts_fail``."""
-        attempts = 1 + (self.retries if retry else 0)
-        timeout = httpx.Timeout(self.client.timeout.connect,
-                                read=read_timeout or self.client.timeout.read)
-        for attempt in range(attempts):
-            self.breaker.check()
-            if attempt:
-                time.sleep(min(2.0, 0.1 * 2 ** (attempt - 1)) * (0.5 + random.random()))
-            try:
-                request = self.client.build_request(method, url, timeout=timeout, **kwargs)
-                response = self.client.send(request, stream=stream)
-            except httpx.ReadTimeout:
-                if timeouts_fail:
-                    self.breaker.failure()
-                raise QueryTimeout(f"The data store did not answer within "
-                                   f"{timeout.read:g} s.", timeout=timeout.read) from None
-            except httpx.TransportError as exc:
-                self.breaker.failure()
-                log.warning("remote store: %s %s failed: %s", method, url, type(exc).__name__)
-                continue
-            if response.status_code in GATEWAY_ERRORS:
-                response.close()
-                self.breaker.failure()
-                log.warning("remote store: %s %s answered %d", method, url,
-                            response.status_code)
-                continue
-            self.breaker.success()
-            return response
-        raise ServiceUnavailable("The data store is not answering; try again shortly.")
-
-    def close(self) -> None:
-        self.client.close()
-
-
-# -- parsing what the store answers ---------------------------------------------------------
-
-_BNODE = re.compile(rb"<bnode>([^<]*)</bnode>")
-_BNODE_ID = re.compile(rb"[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
-
-
-def _bnode(match: re.Match[bytes]) -> bytes:
-    """Blank node ids as pyoxigraph accepts them (Virtuoso writes ``nodeID://b1001``)."""
-    value = match.group(1)
-    return match.group(0) if _BNODE_ID.match(value) else b"<bnode>x" + value.hex().encode() \
-        + b"</bnode>"
-
-
-class _Reader(io.RawIOBase):
-    """A file over an HTTP body for pyoxigraph's parsers, rewriting blank node ids of XML
-    results on the way (never across an unfinished element), checking ``cancelled``."""
-
-    def __init__(self, chunks: Iterator[bytes], xml: bool, cancelled: Any = None) -> None:
-        self.chunks, self.xml, self.cancelled = chunks, xml, cancelled
-        self.pending = bytearray()  # rewritten, ready
-        self.held = b""             # not yet safe to rewrite
-        self.done = False
-
-    def readable(self) -> bool:
-        return True
-
-    def _fill(self) -> None:
-        if self.cancelled is not None and self.cancelled.is_set():
-            raise QueryTimeout("The query was cancelled.")
-        chunk = next(self.chunks, None)
-        if chunk is None:
-            self.done = True
-            self.pending += _BNODE.sub(_bnode, self.held) if self.xml else self.held
-            self.held = b""
-            return
-        if not self.xml:
-            self.pending += chunk
-            return
-        buffer = self.held + chunk
-        opened, closed = buffer.rfind(b"<bnode>"), buffer.rfind(b"</bnode>")
-        cut = opened if opened > closed else buffer.rfind(b">") + 1
-        self.pending += _BNODE.sub(_bnode, buffer[:cut])
-        self.held = buffer[cut:]
-
-    def readinto(self, target: Any) -> int:
-        while not self.pending and not self.done:
-            self._fill()
-        size = min(len(target), len(self.pending))
-        target[:size] = self.pending[:size]
-        del self.pending[:size]
-        return size
 
 
 def _form(text: str) -> str:
@@ -381,13 +223,13 @@ class RemoteStore:
             body = f"BASE {iri(base_iri)}\n{body}"
         xml = _form(text) in ("SELECT", "ASK")
         response = self.endpoint.send(
-            "POST", self.url, data=_form_data([("query", body), *self._dataset(options)]),
+            "POST", self.url, data=form_data([("query", body), *self._dataset(options)]),
             headers={"Accept": XML_RESULTS if xml else N_TRIPLES}, stream=stream,
             read_timeout=read_timeout, timeouts_fail=read_timeout is None)
         if response.status_code != 200:
             response.read()
             response.close()
-            raise _refusal(response)
+            raise refusal(response)
         return response, xml
 
     def open_query(self, text: str, read_timeout: float | None = None,
@@ -398,7 +240,7 @@ class RemoteStore:
         use_default_graph_as_union. Syntax errors are pyoxigraph's own SyntaxError."""
         response, xml = self._send(text, options, read_timeout, stream=True)
         try:
-            reader = io.BufferedReader(_Reader(response.iter_raw(), xml, cancelled))
+            reader = io.BufferedReader(Reader(response.iter_raw(), xml, cancelled))
             if xml:
                 return ox.parse_query_results(reader, ox.QueryResultsFormat.XML), response
             return _triples(ox.parse(reader, ox.RdfFormat.N_TRIPLES)), response
@@ -411,8 +253,7 @@ class RemoteStore:
         ``open_query`` (the SPARQL endpoint) or ``all_triples`` (dumps)."""
         response, xml = self._send(text, options, None, stream=False)
         if xml:
-            return ox.parse_query_results(_BNODE.sub(_bnode, response.content),
-                                          ox.QueryResultsFormat.XML)
+            return ox.parse_query_results(bnodes(response.content), ox.QueryResultsFormat.XML)
         return _triples(ox.parse(response.content, ox.RdfFormat.N_TRIPLES))
 
     def _select(self, text: str) -> list[Any]:
@@ -420,8 +261,8 @@ class RemoteStore:
         response = self.endpoint.send("POST", self.url, data={"query": text},
                                       headers={"Accept": XML_RESULTS})
         if response.status_code != 200:
-            raise _refusal(response)
-        body = _BNODE.sub(_bnode, response.content)
+            raise refusal(response)
+        body = bnodes(response.content)
         # a SELECT's results are solutions, not a boolean
         return list(cast(ox.QuerySolutions,
                          ox.parse_query_results(body, ox.QueryResultsFormat.XML)))
@@ -489,25 +330,8 @@ class RemoteStore:
                                 f"of <{graph}>: raise its result size limit")
 
 
-def _refusal(response: httpx.Response) -> Exception:
-    """A 4xx/5xx answer of the store to a query: the store's own words, shortened."""
-    text = response.text.strip().splitlines()[0][:300] if response.text.strip() else ""
-    if response.status_code in (401, 403):
-        log.error("remote store refused our credentials (%d)", response.status_code)
-        return ServiceUnavailable("The data store refused the publisher's credentials.")
-    return BadRequest(f"The query could not be evaluated: {text or response.reason_phrase}")
-
-
 def _triples(quads: Iterator[ox.Quad]) -> Iterator[ox.Triple]:
     return (quad.triple for quad in quads)
-
-
-def _form_data(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
-    """Form fields for httpx, repeated names kept in order."""
-    data: dict[str, list[str]] = {}
-    for name, value in pairs:
-        data.setdefault(name, []).append(value)
-    return data
 
 
 def _unique(triples: Iterable[ox.Triple]) -> list[ox.Triple]:

@@ -14,9 +14,10 @@ from fastapi.testclient import TestClient
 from publisher.app import create_app
 from publisher.config import Settings
 from publisher.documents import Documents
+from publisher.endpoint import Endpoint
 from publisher.errors import ServiceUnavailable
 from publisher.negotiation import BY_NAME
-from publisher.remote import Endpoint, RemoteStore, meta_graph, with_values
+from publisher.remote import RemoteStore, meta_graph, with_values
 from tests.conftest import free_port
 from tests.remote.conftest import Virtuoso
 from tests.routes.test_sparql import fixture_settings
