@@ -5,7 +5,7 @@ __version__ = "0.1.0"
 __all__ = ["Settings", "__version__", "create_app", "load_settings"]
 
 #: where each public name lives; imported on first use, so that importing a submodule
-#: (a query worker's ``publisher.workers``) does not load the web application
+#: (a query worker's ``publisher.evaluate``) does not load the web application
 _LAZY = {"create_app": "publisher.app", "Settings": "publisher.config",
          "load_settings": "publisher.config"}
 

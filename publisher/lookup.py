@@ -233,7 +233,7 @@ def _counted(store: Store, query: str, options: dict[str, Any], found: ox.QueryS
         return None
     if not truncated and native:
         # evaluated again, and written by pyoxigraph: faster than results.py for a few
-        # rows already (the same data; workers.run_job does the same)
+        # rows already (the same data; evaluate.run_job does the same)
         body = store.query(query, **options).serialize(format=results.NATIVE_FORMATS[fmt])
     else:
         body = b"".join(results.solutions(names, rows[:max_rows], fmt))

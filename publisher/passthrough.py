@@ -4,8 +4,8 @@
 the same ``evaluate(job) -> evaluation`` with ``truncated`` and ``chunks()``, chosen by
 Runtime.open, so routes/sparql.py and routes/queries.py do not know which one runs. The
 routes have already applied our refusals and limits (publisher.sparql); here each job runs
-in a thread through the worker's own ``run_job``: the query goes to the store
-(RemoteStore.open_query: syntax checked by pyoxigraph first, our graphs as the dataset,
+in a thread through the worker's own ``run_job`` (publisher.evaluate): the query goes to the
+store (RemoteStore.open_query: syntax checked by pyoxigraph first, our graphs as the dataset,
 SPARQL XML results or N-Triples asked for), the answer is parsed as it streams in and is
 re-serialized by our serializers, with the same ``max_rows`` truncation. Messages come back
 as from a worker: ("head", truncated) ("data", bytes)* ("end", None) | ("error", ...).
@@ -26,8 +26,9 @@ from typing import Any
 
 from publisher.config import Settings
 from publisher.errors import QueryTimeout, ServiceUnavailable
+from publisher.evaluate import BUFFER_ROWS, Job, run_job
 from publisher.remote import RemoteStore
-from publisher.workers import BUFFER_ROWS, Job, error_from, run_job
+from publisher.workers import error_from
 
 
 class _Cancelled(BaseException):

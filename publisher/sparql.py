@@ -156,7 +156,7 @@ def star_order(text: str) -> tuple[str, ...]:
 def top_level_limit(text: str) -> int | None:
     """The LIMIT of the query as a whole (outside every group, so not a subquery's), or
     None. An answer can hold no more rows than that, so when it is within ``max_rows`` the
-    workers stream at once instead of counting the rows first (workers.bounded)."""
+    workers stream at once instead of counting the rows first (evaluate.bounded)."""
     toks = tokens(text)
     depth, found = 0, None
     for i, tok in enumerate(toks):

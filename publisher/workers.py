@@ -3,22 +3,19 @@
 pyoxigraph cannot cancel a query, so queries do not run in the server process (except
 look-ups of one triple pattern, which need no cancelling: publisher.lookup). Each of
 ``settings.query_workers`` workers is a process that receives a ``Job`` over a socket
-pair, evaluates it and streams the serialized result back in chunks:
-
-    ("head", truncated) ("data", bytes)+ ("end", None)      or      ("error", kind, message)
-    or, for an answer that fits in one chunk,      ("all", truncated, bytes)
+pair, evaluates it and streams the serialized result back in chunks (what a worker does,
+and the messages it sends: publisher.evaluate).
 
 * In-memory store: workers are ``os.fork()``-ed from the server after the store is loaded,
   so they share its pages copy-on-write; a replacement can be forked at any time, because
   the server's store is read-only after loading. A forked child first closes every socket
   it inherited (clients, the listener, other workers' pipes) and then only evaluates.
 * On-disk store: forking a live RocksDB is unsafe, so workers are fresh interpreters
-  (``python -m publisher.workers``) that open the folder with ``Store.read_only``.
+  (``python -m publisher.evaluate``) that open the folder with ``Store.read_only``.
 
 The server side is asynchronous: it waits for a worker's socket with ``loop.add_reader``,
 never blocking the event loop. A worker still busy at the deadline is SIGKILLed (its CPU
 stops at once) and replaced; a watchdog does the same for any worker whose reader has gone.
-Row limits: see ``bounded``. Nothing here knows HTTP.
 """
 
 from __future__ import annotations
@@ -28,45 +25,19 @@ import contextlib
 import os
 import signal
 import socket
-import stat
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
-from itertools import chain, islice
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import replace
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any, Protocol
 
-import pyoxigraph as ox
-
-from publisher import lookup, results
+from publisher import lookup
 from publisher.config import Settings
-from publisher.errors import HttpError, QueryTimeout, ServiceUnavailable
-from publisher.namespaces import prefixes as rdf_prefixes
-from publisher.sparql import star_order, syntax_error, top_level_limit
+from publisher.errors import QueryTimeout, ServiceUnavailable
+from publisher.evaluate import BUFFER_ROWS, Job, close_inherited_sockets, serve
+from publisher.sparql import syntax_error
 from publisher.store import OxigraphStore
-
-BUFFER_ROWS = 10_000        # rows held before the response head is sent (see bounded)
-CHUNK_BYTES = 256 * 1024    # bytes per message from a worker; a smaller answer is one message
-STREAM_ROWS = 10_000        # a LIMIT above this: the answer is sent from its first rows (run_job)
-NATIVE_WRITE_BYTES = 8192   # pyoxigraph writes in pieces of this size; a smaller write ends it
-RDF_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES,
-               "rdfxml": ox.RdfFormat.RDF_XML, "jsonld": ox.RdfFormat.JSON_LD}
-
-
-@dataclass(frozen=True)
-class Job:
-    query: str
-    format: str                      # a result or RDF format name of negotiation.FORMATS
-    max_rows: int
-    options: dict[str, Any] = field(default_factory=dict)  # sparql.ParsedQuery.options()
-    substitutions: dict[str, Any] = field(default_factory=dict)  # variable name -> term
-    base: str = ""                   # for Turtle/RDF/XML prefixes
-    max_bytes: int = 0               # of the serialized answer; 0: the pool sets
-                                     # settings.max_response_bytes (past it the stream is cut)
-    here: bool = True                # the server may evaluate it itself (publisher.lookup);
-                                     # False once that has been tried
 
 
 class QueryEvaluation(Protocol):
@@ -100,167 +71,6 @@ class QueryExecutor(Protocol):
 
     async def evaluate(self, job: Job) -> QueryEvaluation: ...
 
-
-# -- the worker side -----------------------------------------------------------------------
-
-def bounded(first: Iterator[Any], again: Callable[[], Iterator[Any]], max_rows: int,
-            buffer_rows: int = BUFFER_ROWS) -> tuple[bool, Iterator[Any]]:
-    """At most ``max_rows`` items of ``first``, and whether more existed, holding at most
-    ``buffer_rows`` items: if the buffer fills before the answer is known, the query is
-    evaluated ``again`` and ``max_rows`` items are skipped to see whether one more exists."""
-    wanted = min(max_rows + 1, buffer_rows)
-    head = list(islice(first, wanted))
-    if len(head) < wanted:
-        return False, iter(head)
-    if max_rows < buffer_rows:
-        return True, iter(head[:max_rows])
-    more = next(islice(again(), max_rows, None), None) is not None
-    return more, chain(head, islice(first, max_rows - len(head)))
-
-
-class _Sink:
-    """A file-like object that sends what is written in CHUNK_BYTES pieces (pyoxigraph's
-    serializers write to it), the first piece once ``first_chunk`` bytes are written."""
-
-    def __init__(self, conn: Connection, limit: int = 0, whole: bool = False) -> None:
-        self.conn, self.buffer, self.limit, self.written = conn, bytearray(), limit, 0
-        self.whole = whole  # may send ("all", ...) (the pool's workers; see finish)
-        #: ("head", truncated), sent just before the first chunk, or with the whole answer
-        #: as one ("all", truncated, body) message when it fits in a chunk (one wake-up of
-        #: the server instead of three for a small answer)
-        self.head: tuple[str, bool] | None = None
-        #: CHUNK_BYTES: an answer smaller than that goes in one message; run_job lowers it
-        #: for a long answer, so that its first rows are sent at once
-        self.first_chunk = CHUNK_BYTES
-
-    def write(self, data: bytes) -> int:
-        self.written += len(data)
-        if self.limit and self.written > self.limit:
-            raise ServiceUnavailable(f"The answer is larger than the limit of {self.limit} "
-                                     "bytes. Narrow the query or use LIMIT.")
-        self.buffer += data
-        if len(self.buffer) >= (CHUNK_BYTES if self.head is None else self.first_chunk):
-            self.send()  # the first chunk is smaller: the client sees the answer begin sooner
-        return len(data)
-
-    def flush(self) -> None:
-        """Nothing: pyoxigraph's serializers call it when they are done, and what they wrote
-        is sent by ``write`` and ``finish`` (which keeps a small answer in one message)."""
-
-    def send(self) -> None:
-        """Send the head if not yet sent, and what is buffered."""
-        first = self.head is not None
-        if first:
-            self.conn.send(self.head)
-            self.head = None
-        if self.buffer:
-            self.conn.send(("data", bytes(self.buffer)))
-            self.buffer.clear()
-        if first and hasattr(os, "sched_yield"):
-            # let the server send the response head now: on a busy core the worker would
-            # otherwise keep it waiting for the rest of its time slice (milliseconds)
-            os.sched_yield()
-
-    def finish(self) -> None:
-        if self.head is not None and self.whole:
-            self.conn.send(("all", self.head[1], bytes(self.buffer)))
-            self.head = None
-            self.buffer.clear()
-            return
-        self.send()
-        self.conn.send(("end", None))
-
-
-def run_job(store: OxigraphStore, job: Job, conn: Connection, buffer_rows: int,
-            whole: bool = False) -> None:
-    """Evaluate one job and send its messages; errors become an ("error", ...) message."""
-    options = lookup.engine_options(job.options, job.base, job.substitutions)
-
-    def evaluate() -> Any:
-        return store.query(job.query, **options)
-
-    sink = _Sink(conn, job.max_bytes, whole)
-    limit = top_level_limit(job.query)
-    limited = limit is not None and limit <= job.max_rows
-    streams = limit is not None and STREAM_ROWS < limit <= job.max_rows  # a long answer
-    try:
-        found = evaluate()
-        if isinstance(found, ox.QueryBoolean):
-            sink.head = ("head", False)
-            sink.write(results.boolean(bool(found), job.format))
-        elif isinstance(found, ox.QuerySolutions):
-            columns = [v.value for v in found.variables]
-            order = star_order(job.query)
-            names = sorted(columns, key=lambda n: order.index(n) if n in order else len(order))
-            if limited and job.format in results.NATIVE_FORMATS and names == columns:
-                # the whole answer, in the engine's column order: written by pyoxigraph,
-                # 2-3 times faster than results.py (and the same data)
-                sink.head = ("head", False)
-                if streams:  # sent from pyoxigraph's first write; a small answer is one shorter
-                    sink.first_chunk = NATIVE_WRITE_BYTES  # write, so still one message
-                # _Sink is duck-typed: it has the write() pyoxigraph calls
-                found.serialize(sink, results.NATIVE_FORMATS[job.format])  # type: ignore[arg-type]
-                sink.finish()
-                return
-            if limited:  # a SELECT's LIMIT counts rows: within max_rows, no second pass
-                truncated, rows = False, iter(found)
-            else:
-                truncated, rows = bounded(iter(found), lambda: iter(evaluate()), job.max_rows,
-                                          buffer_rows)
-            sink.head = ("head", truncated)
-            pieces = results.solutions(names, rows, job.format)
-            sink.write(next(pieces))  # the format's head: no row is evaluated before it
-            if streams:  # sent from the first row (an unlimited answer's rows are counted
-                sink.first_chunk = 1  # before its head anyway: see bounded)
-            for piece in pieces:
-                sink.write(piece)
-        else:
-            # (a CONSTRUCT's LIMIT counts solutions, not triples: always counted here)
-            truncated, triples = bounded(iter(found), lambda: iter(evaluate()), job.max_rows,
-                                         buffer_rows)
-            sink.head = ("head", truncated)
-            # _Sink is duck-typed: it has the write() pyoxigraph calls
-            ox.serialize(triples, sink, RDF_FORMATS[job.format],  # type: ignore[arg-type]
-                         prefixes=rdf_prefixes(job.base) if job.base else None)
-        sink.finish()
-    except SyntaxError as exc:
-        conn.send(("error", "syntax", exc.msg))
-    except HttpError as exc:  # from a remote store (publisher.passthrough): keep its status
-        conn.send(("error", "http", exc))
-    except Exception as exc:  # noqa: BLE001  (reported to the client; the worker lives on)
-        conn.send(("error", "evaluation", str(exc)))
-
-
-def _serve(store: OxigraphStore, conn: Connection, buffer_rows: int) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when workers stop
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    while True:
-        try:
-            job = conn.recv()
-        except (EOFError, OSError):
-            return  # the server has gone
-        run_job(store, job, conn, buffer_rows, whole=True)
-
-
-def _close_inherited_sockets(keep: int) -> None:
-    with contextlib.suppress(OSError):
-        signal.set_wakeup_fd(-1)
-    for name in os.listdir("/proc/self/fd") if os.path.isdir("/proc/self/fd") else ():
-        fd = int(name)
-        with contextlib.suppress(OSError):
-            if fd != keep and fd > 2 and stat.S_ISSOCK(os.fstat(fd).st_mode):
-                os.close(fd)
-
-
-def main(argv: list[str]) -> None:
-    """Entry of an on-disk worker: ``python -m publisher.workers FD PATH VERSION MODIFIED
-    BUFFER_ROWS``."""
-    fd, path, version, modified, buffer_rows = argv
-    store = OxigraphStore(ox.Store.read_only(path), version, float(modified), Path(path))
-    _serve(store, Connection(int(fd)), int(buffer_rows))
-
-
-# -- the server side -----------------------------------------------------------------------
 
 class _Worker:
     def __init__(self, conn: Connection, pid: int, process: subprocess.Popen[bytes] | None):
@@ -339,8 +149,8 @@ class WorkerPool:
             if pid == 0:  # the child: evaluate until the server goes away
                 code = 0
                 try:
-                    _close_inherited_sockets(theirs.fileno())
-                    _serve(self.store, Connection(theirs.detach()), self.buffer_rows)
+                    close_inherited_sockets(theirs.fileno())
+                    serve(self.store, Connection(theirs.detach()), self.buffer_rows)
                 except BaseException:  # noqa: BLE001
                     code = 1
                 finally:
@@ -348,7 +158,7 @@ class WorkerPool:
             process = None
         else:
             process = subprocess.Popen(
-                [sys.executable, "-m", "publisher.workers", str(theirs.fileno()),
+                [sys.executable, "-m", "publisher.evaluate", str(theirs.fileno()),
                  str(self.store.path), self.store.version, str(self.store.modified),
                  str(self.buffer_rows)], pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
             pid = process.pid
@@ -499,10 +309,3 @@ def live(pids: Iterable[int]) -> list[int]:
         alive.append(pid)
     return alive
 
-
-if __name__ == "__main__":
-    # jobs arrive pickled as publisher.workers.Job: import this file under that name now, at
-    # start-up, rather than while the first job waits for it (run as __main__ it is not that)
-    from publisher.workers import main as run_worker
-
-    run_worker(sys.argv[1:])

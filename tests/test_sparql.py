@@ -22,6 +22,7 @@ from publisher.errors import (
     UnsupportedMediaType,
     UpdateRefused,
 )
+from publisher.evaluate import bounded
 from publisher.named_queries import load_named_queries, read_named_query
 from publisher.negotiation import RDF_FORMATS, RESULT_FORMATS, choose_format
 from publisher.sparql import (
@@ -34,7 +35,6 @@ from publisher.sparql import (
     star_order,
     syntax_error,
 )
-from publisher.workers import bounded
 
 ROOT = Path(__file__).resolve().parent.parent
 W3C = Path(__file__).resolve().parent / "conformance" / "sparql11"

@@ -1,0 +1,224 @@
+"""What a query worker does: evaluate a ``Job`` and send its answer back in messages.
+
+A worker (started by the pool, publisher.workers: forked from the server, or run as
+``python -m publisher.evaluate`` for an on-disk store) receives a ``Job`` over a socket pair,
+evaluates it and streams the serialized result back in chunks:
+
+    ("head", truncated) ("data", bytes)+ ("end", None)      or      ("error", kind, message)
+    or, for an answer that fits in one chunk,      ("all", truncated, bytes)
+
+publisher.passthrough runs the same ``run_job`` in a thread over a remote store. Row limits:
+see ``bounded``. Nothing here knows HTTP. Light to import: a fresh worker loads pyoxigraph and
+a few small modules of ours, never the pool (publisher.workers) nor the web application, so it
+starts (and restarts after a timeout) fast and small (tests/test_workers.py checks it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import stat
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from itertools import chain, islice
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+
+from publisher import lookup, results
+from publisher.errors import HttpError, ServiceUnavailable
+from publisher.namespaces import prefixes as rdf_prefixes
+from publisher.sparql import star_order, top_level_limit
+from publisher.store import OxigraphStore
+
+BUFFER_ROWS = 10_000        # rows held before the response head is sent (see bounded)
+CHUNK_BYTES = 256 * 1024    # bytes per message from a worker; a smaller answer is one message
+STREAM_ROWS = 10_000        # a LIMIT above this: the answer is sent from its first rows (run_job)
+NATIVE_WRITE_BYTES = 8192   # pyoxigraph writes in pieces of this size; a smaller write ends it
+RDF_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES,
+               "rdfxml": ox.RdfFormat.RDF_XML, "jsonld": ox.RdfFormat.JSON_LD}
+
+
+@dataclass(frozen=True)
+class Job:
+    query: str
+    format: str                      # a result or RDF format name of negotiation.FORMATS
+    max_rows: int
+    options: dict[str, Any] = field(default_factory=dict)  # sparql.ParsedQuery.options()
+    substitutions: dict[str, Any] = field(default_factory=dict)  # variable name -> term
+    base: str = ""                   # for Turtle/RDF/XML prefixes
+    max_bytes: int = 0               # of the serialized answer; 0: the pool sets
+                                     # settings.max_response_bytes (past it the stream is cut)
+    here: bool = True                # the server may evaluate it itself (publisher.lookup);
+                                     # False once that has been tried
+
+
+def bounded(first: Iterator[Any], again: Callable[[], Iterator[Any]], max_rows: int,
+            buffer_rows: int = BUFFER_ROWS) -> tuple[bool, Iterator[Any]]:
+    """At most ``max_rows`` items of ``first``, and whether more existed, holding at most
+    ``buffer_rows`` items: if the buffer fills before the answer is known, the query is
+    evaluated ``again`` and ``max_rows`` items are skipped to see whether one more exists."""
+    wanted = min(max_rows + 1, buffer_rows)
+    head = list(islice(first, wanted))
+    if len(head) < wanted:
+        return False, iter(head)
+    if max_rows < buffer_rows:
+        return True, iter(head[:max_rows])
+    more = next(islice(again(), max_rows, None), None) is not None
+    return more, chain(head, islice(first, max_rows - len(head)))
+
+
+class _Sink:
+    """A file-like object that sends what is written in CHUNK_BYTES pieces (pyoxigraph's
+    serializers write to it), the first piece once ``first_chunk`` bytes are written."""
+
+    def __init__(self, conn: Connection, limit: int = 0, whole: bool = False) -> None:
+        self.conn, self.buffer, self.limit, self.written = conn, bytearray(), limit, 0
+        self.whole = whole  # may send ("all", ...) (the pool's workers; see finish)
+        #: ("head", truncated), sent just before the first chunk, or with the whole answer
+        #: as one ("all", truncated, body) message when it fits in a chunk (one wake-up of
+        #: the server instead of three for a small answer)
+        self.head: tuple[str, bool] | None = None
+        #: CHUNK_BYTES: an answer smaller than that goes in one message; run_job lowers it
+        #: for a long answer, so that its first rows are sent at once
+        self.first_chunk = CHUNK_BYTES
+
+    def write(self, data: bytes) -> int:
+        self.written += len(data)
+        if self.limit and self.written > self.limit:
+            raise ServiceUnavailable(f"The answer is larger than the limit of {self.limit} "
+                                     "bytes. Narrow the query or use LIMIT.")
+        self.buffer += data
+        if len(self.buffer) >= (CHUNK_BYTES if self.head is None else self.first_chunk):
+            self.send()  # the first chunk is smaller: the client sees the answer begin sooner
+        return len(data)
+
+    def flush(self) -> None:
+        """Nothing: pyoxigraph's serializers call it when they are done, and what they wrote
+        is sent by ``write`` and ``finish`` (which keeps a small answer in one message)."""
+
+    def send(self) -> None:
+        """Send the head if not yet sent, and what is buffered."""
+        first = self.head is not None
+        if first:
+            self.conn.send(self.head)
+            self.head = None
+        if self.buffer:
+            self.conn.send(("data", bytes(self.buffer)))
+            self.buffer.clear()
+        if first and hasattr(os, "sched_yield"):
+            # let the server send the response head now: on a busy core the worker would
+            # otherwise keep it waiting for the rest of its time slice (milliseconds)
+            os.sched_yield()
+
+    def finish(self) -> None:
+        if self.head is not None and self.whole:
+            self.conn.send(("all", self.head[1], bytes(self.buffer)))
+            self.head = None
+            self.buffer.clear()
+            return
+        self.send()
+        self.conn.send(("end", None))
+
+
+def run_job(store: OxigraphStore, job: Job, conn: Connection, buffer_rows: int,
+            whole: bool = False) -> None:
+    """Evaluate one job and send its messages; errors become an ("error", ...) message."""
+    options = lookup.engine_options(job.options, job.base, job.substitutions)
+
+    def evaluate() -> Any:
+        return store.query(job.query, **options)
+
+    sink = _Sink(conn, job.max_bytes, whole)
+    limit = top_level_limit(job.query)
+    limited = limit is not None and limit <= job.max_rows
+    streams = limit is not None and STREAM_ROWS < limit <= job.max_rows  # a long answer
+    try:
+        found = evaluate()
+        if isinstance(found, ox.QueryBoolean):
+            sink.head = ("head", False)
+            sink.write(results.boolean(bool(found), job.format))
+        elif isinstance(found, ox.QuerySolutions):
+            columns = [v.value for v in found.variables]
+            order = star_order(job.query)
+            names = sorted(columns, key=lambda n: order.index(n) if n in order else len(order))
+            if limited and job.format in results.NATIVE_FORMATS and names == columns:
+                # the whole answer, in the engine's column order: written by pyoxigraph,
+                # 2-3 times faster than results.py (and the same data)
+                sink.head = ("head", False)
+                if streams:  # sent from pyoxigraph's first write; a small answer is one shorter
+                    sink.first_chunk = NATIVE_WRITE_BYTES  # write, so still one message
+                # _Sink is duck-typed: it has the write() pyoxigraph calls
+                found.serialize(sink, results.NATIVE_FORMATS[job.format])  # type: ignore[arg-type]
+                sink.finish()
+                return
+            if limited:  # a SELECT's LIMIT counts rows: within max_rows, no second pass
+                truncated, rows = False, iter(found)
+            else:
+                truncated, rows = bounded(iter(found), lambda: iter(evaluate()), job.max_rows,
+                                          buffer_rows)
+            sink.head = ("head", truncated)
+            pieces = results.solutions(names, rows, job.format)
+            sink.write(next(pieces))  # the format's head: no row is evaluated before it
+            if streams:  # sent from the first row (an unlimited answer's rows are counted
+                sink.first_chunk = 1  # before its head anyway: see bounded)
+            for piece in pieces:
+                sink.write(piece)
+        else:
+            # (a CONSTRUCT's LIMIT counts solutions, not triples: always counted here)
+            truncated, triples = bounded(iter(found), lambda: iter(evaluate()), job.max_rows,
+                                         buffer_rows)
+            sink.head = ("head", truncated)
+            # _Sink is duck-typed: it has the write() pyoxigraph calls
+            ox.serialize(triples, sink, RDF_FORMATS[job.format],  # type: ignore[arg-type]
+                         prefixes=rdf_prefixes(job.base) if job.base else None)
+        sink.finish()
+    except SyntaxError as exc:
+        conn.send(("error", "syntax", exc.msg))
+    except HttpError as exc:  # from a remote store (publisher.passthrough): keep its status
+        conn.send(("error", "http", exc))
+    except Exception as exc:  # noqa: BLE001  (reported to the client; the worker lives on)
+        conn.send(("error", "evaluation", str(exc)))
+
+
+def serve(store: OxigraphStore, conn: Connection, buffer_rows: int) -> None:
+    """A worker's loop: evaluate each job that arrives on ``conn`` until the server goes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when workers stop
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return  # the server has gone
+        run_job(store, job, conn, buffer_rows, whole=True)
+
+
+def close_inherited_sockets(keep: int) -> None:
+    """In a forked worker: close every socket inherited from the server but ``keep``."""
+    with contextlib.suppress(OSError):
+        signal.set_wakeup_fd(-1)
+    for name in os.listdir("/proc/self/fd") if os.path.isdir("/proc/self/fd") else ():
+        fd = int(name)
+        with contextlib.suppress(OSError):
+            if fd != keep and fd > 2 and stat.S_ISSOCK(os.fstat(fd).st_mode):
+                os.close(fd)
+
+
+def main(argv: list[str]) -> None:
+    """Entry of an on-disk worker: ``python -m publisher.evaluate FD PATH VERSION MODIFIED
+    BUFFER_ROWS``."""
+    fd, path, version, modified, buffer_rows = argv
+    store = OxigraphStore(ox.Store.read_only(path), version, float(modified), Path(path))
+    serve(store, Connection(int(fd)), int(buffer_rows))
+
+
+if __name__ == "__main__":
+    # jobs arrive pickled as publisher.evaluate.Job: import this file under that name now, at
+    # start-up, rather than while the first job waits for it (run as __main__ it is not that)
+    from publisher.evaluate import main as run_worker
+
+    run_worker(sys.argv[1:])
