@@ -23,8 +23,8 @@ import pyoxigraph as ox
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from peers import BASE  # noqa: E402
-from run import QUERIES, WORK, Bench, query  # noqa: E402
+from peers import BASE
+from run import QUERIES, WORK, Bench, query
 
 
 def main() -> None:

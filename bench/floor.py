@@ -20,10 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import peers  # noqa: E402
-import workload as w  # noqa: E402
-from run import JSON_RESULTS, SMALL, WORK, Bench, query  # noqa: E402
-
+import peers
+import workload as w
+from run import JSON_RESULTS, SMALL, WORK, Bench, query
 
 BODY = Path(os.environ["BENCH_FLOOR_BODY"]).read_bytes() if "BENCH_FLOOR_BODY" in os.environ \
     else b""
