@@ -29,7 +29,7 @@ class RequestLimits:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = _content_length(scope)
+        declared = content_length(scope)
         error: HttpError | None = None
         if head_size(scope) > self.max_headers:
             error = HeadersTooLarge(f"The request target and headers are larger than the "
@@ -47,7 +47,7 @@ class RequestLimits:
             response.headers["Connection"] = "close"  # the unread body stays unread
             await response(scope, receive, send)
             return
-        if not _chunked(scope):
+        if not chunked(scope):
             # the server delivers exactly the declared length (0 when none), checked above
             await self.app(scope, receive, send)
             return
@@ -84,11 +84,12 @@ def head_size(scope: Scope) -> int:
     return target + sum(len(k) + len(v) + 4 for k, v in scope.get("headers", ()))
 
 
-def _chunked(scope: Scope) -> bool:
+def chunked(scope: Scope) -> bool:
+    """Whether the body comes without a declared length."""
     return any(k == b"transfer-encoding" for k, _ in scope.get("headers", ()))
 
 
-def _content_length(scope: Scope) -> int | None:
+def content_length(scope: Scope) -> int | None:
     """The declared length (0 when absent), or None when it is not one sane integer."""
     values = [v for k, v in scope.get("headers", ()) if k == b"content-length"]
     if not values:

@@ -39,7 +39,7 @@ from publisher import lookup, sparql
 from publisher.errors import PublisherError
 from publisher.result_cache import Answer, etag
 from publisher.routes import sparql as route
-from publisher.routes.limits import head_size
+from publisher.routes.limits import chunked, content_length, head_size
 from publisher.routes.middleware import GZIP_MINIMUM
 from publisher.routes.replay import VARY_ON, Header, request_key, send_whole
 from publisher.workers import WorkerPool
@@ -71,8 +71,7 @@ class Lookups:
             return
         state = scope["app"].state
         key = request_key(scope) if _evaluates_here(state) else None
-        length = _declared_length(scope) if key is not None else None
-        if key is None or length is None or head_size(scope) > self.max_headers:
+        if key is None or not _small_body(scope) or head_size(scope) > self.max_headers:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
@@ -113,17 +112,10 @@ def _evaluates_here(state: Any) -> bool:
     return isinstance(getattr(state._state.get("runtime"), "pool", None), WorkerPool)
 
 
-def _declared_length(scope: Scope) -> int | None:
-    """The body's declared length (0 when none) when it is one and small, else None."""
-    found = None
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            if found is not None or not value.isdigit() or int(value) > MAX_BODY:
-                return None
-            found = int(value)
-        elif name == b"transfer-encoding":
-            return None
-    return found or 0
+def _small_body(scope: Scope) -> bool:
+    """Whether the body has one sane declared length (0 when none) within MAX_BODY."""
+    declared = content_length(scope)
+    return declared is not None and declared <= MAX_BODY and not chunked(scope)
 
 
 async def _read(receive: Receive) -> list[Message]:
