@@ -32,7 +32,7 @@ import pyoxigraph as ox
 from publisher import lookup, results
 from publisher.errors import HttpError, ServiceUnavailable
 from publisher.namespaces import prefixes as rdf_prefixes
-from publisher.sparql import star_order, top_level_limit
+from publisher.sparql import result_columns, top_level_limit
 from publisher.store import OxigraphStore
 
 BUFFER_ROWS = 10_000        # rows held before the response head is sent (see bounded)
@@ -144,8 +144,7 @@ def run_job(store: OxigraphStore, job: Job, conn: Connection, buffer_rows: int,
             sink.write(results.boolean(bool(found), job.format))
         elif isinstance(found, ox.QuerySolutions):
             columns = [v.value for v in found.variables]
-            order = star_order(job.query)
-            names = sorted(columns, key=lambda n: order.index(n) if n in order else len(order))
+            names = result_columns(columns, job.query)
             if limited and job.format in results.NATIVE_FORMATS and names == columns:
                 # the whole answer, in the engine's column order: written by pyoxigraph,
                 # 2-3 times faster than results.py (and the same data)

@@ -25,7 +25,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from publisher import results
-from publisher.sparql import Token, star_order, syntax_error, tokens, top_level_limit
+from publisher.sparql import Token, result_columns, syntax_error, tokens, top_level_limit
 from publisher.store import Store
 
 ROWS = 256          # solutions read here at most; a longer answer goes to a worker
@@ -169,8 +169,7 @@ def answer_here(store: Store, query: str, fmt: str, max_rows: int, max_bytes: in
     if not isinstance(found, ox.QuerySolutions):
         return None
     columns = [v.value for v in found.variables]
-    order = star_order(query)
-    names = sorted(columns, key=lambda n: order.index(n) if n in order else len(order))
+    names = result_columns(columns, query)
     native = fmt in results.NATIVE_FORMATS and names == columns
     if native and max_rows >= NATIVE_BYTES // _SHORTEST_ROW[fmt] \
             and (not max_bytes or max_bytes >= NATIVE_BYTES):

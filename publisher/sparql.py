@@ -15,9 +15,9 @@ Named queries (sparql/*.rq) are read by publisher.named_queries.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin
 
@@ -151,6 +151,13 @@ def star_order(text: str) -> tuple[str, ...]:
                 return ()
             return tuple(dict.fromkeys(t.text[1:] for t in toks if t.kind == "var"))
     return ()
+
+
+def result_columns(variables: Sequence[str], text: str) -> list[str]:
+    """A SELECT's columns: the engine's variables, for ``SELECT *`` in the order of
+    ``star_order`` (the server's look-ups and the workers write them alike)."""
+    order = star_order(text)
+    return sorted(variables, key=lambda n: order.index(n) if n in order else len(order))
 
 
 def top_level_limit(text: str) -> int | None:
