@@ -55,6 +55,8 @@ class Job:
                                      # settings.max_response_bytes (past it the stream is cut)
     here: bool = True                # the server may evaluate it itself (publisher.lookup);
                                      # False once that has been tried
+    skip: int = 0                    # rows the server has sent itself (lookup.begin_here):
+                                     # the rest is sent, without the format's head
 
 
 def bounded(first: Iterator[Any], again: Callable[[], Iterator[Any]], max_rows: int,
@@ -125,6 +127,63 @@ class _Sink:
         self.conn.send(("end", None))
 
 
+#: the end of pyoxigraph's head, per native format (the rest of a begun answer starts after it)
+_HEAD_END = {"json": b'"bindings":[', "xml": b"<results>"}
+
+
+class _Rest:
+    """What pyoxigraph writes, passed on to ``sink`` without the format's head, which the
+    server has sent with the first rows (Job.skip); in JSON a comma goes before the first row
+    that follows theirs."""
+
+    def __init__(self, sink: _Sink, fmt: str) -> None:
+        self.sink, self.head_end, self.pending = sink, _HEAD_END[fmt], bytearray()
+        self.comma = fmt == "json"
+        self.headless = False  # the head is dropped
+        self.passing = False   # and the first byte after it was seen: all else passes
+
+    def write(self, data: bytes) -> int:
+        if self.passing:
+            return self.sink.write(data)
+        self.pending += data
+        if not self.headless:
+            end = self.pending.find(self.head_end)
+            if end < 0:
+                return len(data)
+            del self.pending[:end + len(self.head_end)]
+            self.headless = True
+        if self.pending:
+            if self.comma and self.pending[:1] == b"{":  # a row, not the tail
+                self.sink.write(b",")
+            self.passing = True
+            self.sink.write(bytes(self.pending))
+            self.pending.clear()
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+def _send_rest(found: ox.QuerySolutions, names: list[str], columns: list[str], job: Job,
+               sink: _Sink) -> None:
+    """The rows after the first ``job.skip`` and the format's tail (lookup.begin_here)."""
+    for _ in islice(found, job.skip):
+        pass
+    sink.head = ("head", False)
+    sink.first_chunk = NATIVE_WRITE_BYTES  # the server is already sending: no first wait
+    if job.format in results.NATIVE_FORMATS and names == columns:
+        # _Rest is duck-typed: it has the write() pyoxigraph calls
+        found.serialize(_Rest(sink, job.format),  # type: ignore[arg-type]
+                        results.NATIVE_FORMATS[job.format])
+        return
+    pieces = results.solutions(names, found, job.format)
+    next(pieces)  # the head: sent by the server
+    for index, piece in enumerate(pieces):
+        if index == 0 and job.format == "json" and piece.startswith(b"\n{"):
+            piece = b",\n" + piece[1:]  # a row: it follows the server's
+        sink.write(piece)
+
+
 def run_job(store: OxigraphStore, job: Job, conn: Connection, buffer_rows: int,
             whole: bool = False) -> None:
     """Evaluate one job and send its messages; errors become an ("error", ...) message."""
@@ -145,6 +204,10 @@ def run_job(store: OxigraphStore, job: Job, conn: Connection, buffer_rows: int,
         elif isinstance(found, ox.QuerySolutions):
             columns = [v.value for v in found.variables]
             names = result_columns(columns, job.query)
+            if job.skip:
+                _send_rest(found, names, columns, job, sink)
+                sink.finish()
+                return
             if limited and job.format in results.NATIVE_FORMATS and names == columns:
                 # the whole answer, in the engine's column order: written by pyoxigraph,
                 # 2-3 times faster than results.py (and the same data)

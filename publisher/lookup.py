@@ -13,6 +13,12 @@ event loop for much more than the budget.
 That is the commonest query researchers send (what does the graph say about this IRI, who
 points at it, is this triple there), and for it the worker round trip (two process
 switches, a pickle each way) cost more than the evaluation itself (bench/RESULTS.md).
+
+A long look-up (a LIMIT above ``ROWS``, within the row limit) is begun here: ``begin_here``
+evaluates it, the server sends the response head and then the answer's head and first
+``FIRST_ROWS`` rows (``Begun.first``), and only then does a worker evaluate the same query
+again, skip those rows and send the rest (``evaluate.Job.skip``). The client's first byte
+waits for no process switch, and the worker does not take the core before it has gone.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 import pyoxigraph as ox
@@ -36,12 +43,34 @@ NATIVE_BYTES = 16 * 1024
 _SHORTEST_ROW = {"json": 3, "xml": 17}
 _TERM = frozenset({"var", "iri", "pname"})
 _MAX_OFFSET = 1000  # OFFSET skips inside one step of the engine: kept small
+FIRST_ROWS = 8      # rows of a long look-up written here before a worker sends the rest
+#: a long look-up is begun here only under a byte limit of at least this: the first rows
+#: are checked against it after the response head, so they must not come near it
+MIN_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
 class Answer:
     truncated: bool
     body: bytes
+
+
+@dataclass(frozen=True)
+class Begun:
+    """A long look-up evaluated here (``begin_here``): the server writes the head of the
+    answer and its first rows (``first``), a worker the rest (``evaluate.Job.skip``)."""
+    found: ox.QuerySolutions
+    names: list[str]
+    fmt: str
+
+    def first(self) -> tuple[bytes, int, bool]:
+        """The head and up to ``FIRST_ROWS`` rows, how many, and whether that is the whole
+        answer (then with the format's tail; else without it: the worker sends that)."""
+        rows = list(islice(self.found, FIRST_ROWS))
+        pieces = results.solutions(self.names, rows, self.fmt)
+        if len(rows) < FIRST_ROWS:
+            return b"".join(pieces), len(rows), True
+        return b"".join(islice(pieces, 1 + len(rows))), len(rows), False
 
 
 def single_pattern(text: str) -> bool:
@@ -239,3 +268,32 @@ def _counted(store: Store, query: str, options: dict[str, Any], found: ox.QueryS
     if max_bytes and len(body) > max_bytes:
         return None  # the worker reports the limit, with its own words
     return Answer(truncated, body)
+
+
+def long_lookup(query: str, max_rows: int) -> bool:
+    """Whether ``begin_here`` takes the query: one triple pattern and a LIMIT above ``ROWS``,
+    within ``max_rows``."""
+    if not single_pattern(query):
+        return False
+    limit = top_level_limit(query)
+    return limit is not None and ROWS < limit <= max_rows
+
+
+def begin_here(store: Store, query: str, fmt: str, max_rows: int, max_bytes: int,
+               options: dict[str, Any]) -> Begun | None:
+    """A long look-up (``long_lookup``) begun: evaluated, its rows not yet read; None for
+    any other query, under a ``max_bytes`` below ``MIN_BYTES``, or when the engine fails on
+    it (a worker then answers all of it and reports the error). A syntax error is raised as
+    the worker would report it."""
+    if fmt not in results.SOLUTION_FORMATS or (max_bytes and max_bytes < MIN_BYTES) \
+            or not long_lookup(query, max_rows):
+        return None
+    try:
+        found = store.query(query, **options)
+    except SyntaxError as exc:
+        raise syntax_error(exc.msg) from None
+    except Exception:  # noqa: BLE001  (a worker evaluates it again and reports the error)
+        return None
+    if not isinstance(found, ox.QuerySolutions):
+        return None
+    return Begun(found, result_columns([v.value for v in found.variables], query), fmt)

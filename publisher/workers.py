@@ -1,7 +1,8 @@
 """The query evaluation pool: worker processes that can be killed at the deadline.
 
 pyoxigraph cannot cancel a query, so queries do not run in the server process (except
-look-ups of one triple pattern, which need no cancelling: publisher.lookup). Each of
+look-ups of one triple pattern, and the first rows of long ones, which need no cancelling:
+publisher.lookup). Each of
 ``settings.query_workers`` workers is a process that receives a ``Job`` over a socket
 pair, evaluates it and streams the serialized result back in chunks (what a worker does,
 and the messages it sends: publisher.evaluate).
@@ -84,9 +85,13 @@ class Evaluation:
     """A running query whose head has arrived; ``chunks()`` yields the body once."""
 
     def __init__(self, pool: WorkerPool, worker: _Worker | None, truncated: bool,
-                 first: tuple[Any, ...] | None = None) -> None:
+                 first: tuple[Any, ...] | None = None, begun: lookup.Begun | None = None,
+                 job: Job | None = None) -> None:
         self.pool, self.worker, self.truncated = pool, worker, truncated
         self.first = first  # the first body message, already received (see evaluate)
+        #: a long look-up begun here (lookup.begin_here) and its job: ``worker`` is sent the
+        #: rest once the first rows have gone out, so that it does not take the core before
+        self.begun, self.job = begun, job
 
     @property
     def whole(self) -> bytes | None:
@@ -100,13 +105,31 @@ class Evaluation:
             if self.first is not None and self.first[1]:
                 yield self.first[1]
             return
-        finished = False
+        finished = self.begun is not None  # the worker has nothing to stop until sent a job
         try:
+            if self.begun is not None and self.job is not None:
+                body, skip, complete = self.begun.first()
+                limit = self.job.max_bytes
+                if limit and len(body) > limit:
+                    raise ServiceUnavailable(f"The answer is larger than the limit of {limit} "
+                                             "bytes. Narrow the query or use LIMIT.")
+                yield body
+                if complete:
+                    return
+                finished = False
+                self.pool._dispatch(self.worker, replace(
+                    self.job, skip=skip, here=False, max_bytes=limit - len(body)))
             while True:
                 message, self.first = self.first or await self.pool._receive(self.worker), None
                 if message[0] == "data":
                     yield message[1]
                 elif message[0] == "end":
+                    finished = True
+                    return
+                elif message[0] == "head":  # the rest of a begun answer (lookup.begin_here)
+                    continue
+                elif message[0] == "all":  # likewise, in one message
+                    yield message[2]
                     finished = True
                     return
                 else:  # an error after the head: the stream can only be cut
@@ -206,13 +229,25 @@ class WorkerPool:
             return Evaluation(self, None, here.truncated, ("data", here.body))
         loop = asyncio.get_running_loop()
         try:
-            worker = await asyncio.wait_for(self._idle.get(), self.settings.query_queue_wait)
-        except TimeoutError:
-            raise ServiceUnavailable("All query workers are busy; try again in a moment.") \
-                from None
+            worker = self._idle.get_nowait()  # no task to wait in when one is idle
+        except asyncio.QueueEmpty:
+            try:
+                worker = await asyncio.wait_for(self._idle.get(),
+                                                self.settings.query_queue_wait)
+            except TimeoutError:
+                raise ServiceUnavailable("All query workers are busy; try again in a "
+                                         "moment.") from None
+        # (also the watchdog's deadline for a begun answer whose rest is never asked for)
         worker.deadline = loop.time() + self.settings.query_timeout
         try:
-            worker.conn.send(job)
+            begun = self.begin_here(job) if job.here else None
+        except BaseException:  # a syntax error: the worker has done nothing
+            self._done(worker, healthy=True)
+            raise
+        if begun is not None:  # the server sends the first rows, the worker the rest
+            return Evaluation(self, worker, False, begun=begun, job=job)
+        try:
+            self._dispatch(worker, job)
             message = await self._receive(worker)
             # and the first body message: an error in it (max_bytes, a failing evaluation)
             # still gets its own status, since nothing has been sent to the client yet
@@ -231,6 +266,10 @@ class WorkerPool:
         self._done(worker, healthy=message[0] == "error")
         raise error_from(message)
 
+    def _dispatch(self, worker: _Worker, job: Job) -> None:
+        worker.deadline = asyncio.get_running_loop().time() + self.settings.query_timeout
+        worker.conn.send(job)
+
     def evaluate_here(self, job: Job) -> lookup.Answer | None:
         """The whole answer when the server evaluates the job itself (a short look-up:
         publisher.lookup), else None (a worker evaluates it)."""
@@ -238,6 +277,12 @@ class WorkerPool:
                                   job.max_bytes or self.settings.max_response_bytes,
                                   lookup.engine_options(job.options, job.base,
                                                         job.substitutions))
+
+    def begin_here(self, job: Job) -> lookup.Begun | None:
+        """A long look-up begun here (publisher.lookup.begin_here), else None."""
+        return lookup.begin_here(self.store, job.query, job.format, job.max_rows,
+                                 job.max_bytes, lookup.engine_options(job.options, job.base,
+                                                       job.substitutions))
 
     async def _receive(self, worker: _Worker) -> tuple[Any, ...]:
         loop = asyncio.get_running_loop()

@@ -287,7 +287,7 @@ def test_the_worker_that_answered_last_takes_the_next_job(store: OxigraphStore) 
             def counting(message: Any, pid: int = worker.pid, send: Any = worker.conn.send) -> None:
                 jobs[pid] += isinstance(message, Job)
                 send(message)
-            worker.conn.send = counting  # type: ignore[method-assign]
+            worker.conn.send = counting  # type: ignore[method-assign, assignment]
         try:
             seen = []
             for _ in range(4):

@@ -10,6 +10,11 @@ evaluates the query with the route's own functions (``sparql.read_request``,
 ``evaluate_here``) and sends the answer itself. A GET's answer has the route's ETag, is read
 from and kept in the result cache as the route does, and Replay records it like any other.
 
+A long look-up (``lookup.long_lookup``: a LIMIT over what the server answers whole) is
+evaluated with the pool, which begins it in the server (``lookup.begin_here``), and streamed
+from here (``replay.send_stream``) unless the client takes gzip (the route compresses
+streams). A GET's stream is kept in the result cache when it ends.
+
 Its headers are the app's own: the first answer the full path gives to a look-up of the
 same kind (method, the headers a representation varies on, ``replay.VARY_ON``, and whether
 the body is gzipped) is kept as a template, without the headers of that one answer (length,
@@ -22,7 +27,8 @@ without a declared length or over ``MAX_BODY``, credentials or validators
 (``replay.BYPASS``: the route answers 304), a header block over the limit, a request the
 route would refuse or answer with a page (the route words those errors), and a look-up
 longer or slower than the server evaluates itself, which a worker then answers without a
-second attempt (``routes.sparql.TRIED``).
+second attempt (``routes.sparql.TRIED``); likewise a long look-up the pool refuses (an
+error the route words).
 """
 
 from __future__ import annotations
@@ -37,11 +43,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from publisher import lookup, sparql
 from publisher.errors import PublisherError
+from publisher.evaluate import Job
 from publisher.result_cache import Answer, etag
 from publisher.routes import sparql as route
 from publisher.routes.limits import chunked, content_length, head_size
 from publisher.routes.middleware import GZIP_MINIMUM
-from publisher.routes.replay import VARY_ON, Header, request_key, send_whole
+from publisher.routes.replay import VARY_ON, Header, request_key, send_stream, send_whole
 from publisher.workers import WorkerPool
 
 PATH = "/sparql"
@@ -58,6 +65,15 @@ class Found:
     body: bytes
     truncated: bool
     etag: str | None    # a GET's
+
+
+@dataclass(frozen=True)
+class Long:
+    """A long look-up (``lookup.long_lookup``): the pool begins it here and a worker sends
+    the rest, so it is streamed."""
+    job: Job
+    content_type: str
+    key: str | None     # a GET's result-cache key
 
 
 class Lookups:
@@ -92,7 +108,12 @@ class Lookups:
             scope.setdefault("state", {})[route.TRIED] = True
             await self.app(scope, receive, send)
             return
-        compressed = b"gzip" in key[2 + _ACCEPT_ENCODING] and len(found.body) >= GZIP_MINIMUM
+        gzip_accepted = b"gzip" in key[2 + _ACCEPT_ENCODING]
+        if isinstance(found, Long) and gzip_accepted:  # compressed as it streams: the route's
+            await self.app(scope, receive, send)
+            return
+        compressed = isinstance(found, Found) and gzip_accepted \
+            and len(found.body) >= GZIP_MINIMUM
         kind = (scope["method"], *key[2:], compressed)  # key: path, query string, VARY_ON
         templates: dict[tuple[Any, ...], tuple[Header, ...]] = \
             runtime.caches.setdefault("lookup_headers", {})
@@ -100,7 +121,30 @@ class Lookups:
         if template is None:  # the full path answers (again) and its headers are kept
             await self.app(scope, receive, _recorder(send, templates, kind[:-1]))
             return
-        await _answer(scope, send, template, found, compressed, started)
+        if isinstance(found, Found):
+            await _answer(scope, send, template, found, compressed, started)
+            return
+        try:
+            evaluation = await runtime.pool.evaluate(found.job)
+        except PublisherError:  # the full path words it
+            scope.setdefault("state", {})[route.TRIED] = True
+            await self.app(scope, receive, send)
+            return
+        tag = etag(found.key) if found.key is not None else None
+        if evaluation.whole is not None:  # short after all
+            if tag is not None and not evaluation.truncated:
+                runtime.results.put(found.key, Answer(evaluation.whole, found.content_type))
+            await _answer(scope, send, template, Found(evaluation.whole, evaluation.truncated,
+                                                       tag), False, started)
+            return
+        chunks = evaluation.chunks()
+        if found.key is not None and not evaluation.truncated:
+            chunks = runtime.results.keep(found.key, chunks, found.content_type)
+        headers = [*template, (b"x-sparql-truncated",
+                               b"true" if evaluation.truncated else b"false")]
+        if tag is not None:
+            headers.append((b"etag", tag.encode("latin-1")))
+        await send_stream(scope, receive, send, headers, chunks, PATH, started)
 
 
 #: (method, has a query string) of the requests the door takes
@@ -139,7 +183,7 @@ def _handing_on(messages: list[Message], receive: Receive) -> Receive:
     return again
 
 
-def _evaluate(scope: Scope, state: Any, runtime: Any, body: bytes) -> Found | None:
+def _evaluate(scope: Scope, state: Any, runtime: Any, body: bytes) -> Found | Long | None:
     """The answer the route would give, when the server has it or evaluates it itself;
     else None."""
     settings = state.settings
@@ -164,16 +208,18 @@ def _evaluate(scope: Scope, state: Any, runtime: Any, body: bytes) -> Found | No
             return None
         fmt = route.result_format(None, accept, parsed.results_kind)
         job = route.results_job(parsed, fmt, settings)
-        if not get:
-            answer = runtime.pool.evaluate_here(job)
-            return None if answer is None else Found(answer.body, answer.truncated, None)
-        key = route.result_key(runtime.store, job)
-        kept = runtime.results.get(key)
-        if kept is not None:
-            return Found(kept.body, False, etag(key))
+        key = route.result_key(runtime.store, job) if get else None
+        if key is not None:
+            kept = runtime.results.get(key)
+            if kept is not None:
+                return Found(kept.body, False, etag(key))
+        if lookup.long_lookup(job.query, job.max_rows):
+            return Long(job, fmt.content_type, key)
         answer = runtime.pool.evaluate_here(job)
         if answer is None:
             return None
+        if key is None:
+            return Found(answer.body, answer.truncated, None)
         if not answer.truncated:
             runtime.results.put(key, Answer(answer.body, fmt.content_type))
         return Found(answer.body, answer.truncated, etag(key))

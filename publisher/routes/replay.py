@@ -25,9 +25,10 @@ the version instead).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -104,12 +105,46 @@ async def send_whole(scope: Scope, send: Send, status: int, headers: Iterable[He
     await send({"type": "http.response.start", "status": status,
                 "headers": [*headers, (b"x-request-id", ident.encode("latin-1"))]})
     await send({"type": "http.response.body", "body": body, "more_body": False})
+    _observed(scope, status, len(body), route, started)
+
+
+async def send_stream(scope: Scope, receive: Receive, send: Send, headers: Iterable[Header],
+                      chunks: AsyncIterator[bytes], route: str, started: float) -> None:
+    """``send_whole`` for a 200 answer sent as it comes: ``chunks`` is read until it ends or
+    the client goes away (then it is closed, and what produces it stops)."""
+    ident = request_id(scope)
+    scope.setdefault("state", {})["request_id"] = ident
+    gone = asyncio.ensure_future(_disconnect(receive))
+    size = 0
+    try:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [*headers, (b"x-request-id", ident.encode("latin-1"))]})
+        async for chunk in chunks:
+            if gone.done():
+                break
+            size += len(chunk)
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        else:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+    finally:
+        gone.cancel()
+        await chunks.aclose()  # type: ignore[attr-defined]
+    _observed(scope, 200, size, route, started)
+
+
+async def _disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+def _observed(scope: Scope, status: int, size: int, route: str, started: float) -> None:
+    """Count an answer sent from outside the framework in the metrics and the access log."""
     seconds = time.perf_counter() - started
     metrics = getattr(scope["app"].state, "metrics", None)
     if metrics is not None:
         metrics.observe(route, scope["method"], status, seconds)
     if logs.ACCESS.isEnabledFor(logging.INFO):
-        logs.access(access_fields(scope, {"status": status, "bytes": len(body)}, seconds))
+        logs.access(access_fields(scope, {"status": status, "bytes": size}, seconds))
 
 
 def _recorder(scope: Scope, send: Send, cache: ResponseCache,

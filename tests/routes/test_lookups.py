@@ -276,3 +276,85 @@ def test_a_real_server_answers_look_ups_at_the_door_with_the_same_headers() -> N
             assert again.headers["content-encoding"] == "gzip"
     finally:
         server.stop()
+
+
+# -- long look-ups: begun at the door and streamed ----------------------------------------------
+
+BEGUN = "SELECT ?s ?p ?o WHERE { ?s ?p ?o } LIMIT 5000"  # a LIMIT over lookup.ROWS
+PLAIN = {"Accept-Encoding": "identity"}
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.parametrize("accept", [JSON_RESULTS, "application/sparql-results+xml",
+                                    "text/csv", "text/tab-separated-values"])
+def test_a_long_look_up_is_streamed_from_the_door_as_the_app_streams_it(
+        door: Door, method: str, accept: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    begun: list[str] = []
+    begin_here = lookup.begin_here
+
+    def spy(*args: Any) -> Any:
+        found = begin_here(*args)
+        begun.append(args[1] if found is not None else "")
+        return found
+
+    monkeypatch.setattr(lookup, "begin_here", spy)
+    headers = {**PLAIN, "Accept": accept}
+
+    def ask(query: str) -> tuple[httpx.Response, bool]:
+        if method == "GET":
+            return door.get(query, headers=headers)
+        return door.post(data={"query": query}, headers=headers)
+
+    first, at_door = ask(BEGUN)
+    assert first.status_code == 200 and not at_door  # the full path, whose headers are kept
+    other = BEGUN.replace("5000", "4999")  # not in the GET result cache
+    again, at_door = ask(other)
+    assert at_door and again.status_code == 200
+    assert begun == [BEGUN, other]  # both begun by the server
+    assert again.content == first.content
+    assert "content-length" not in again.headers  # streamed
+    assert again.headers["x-sparql-truncated"] == "false"
+    assert ("etag" in again.headers) == ("etag" in first.headers) == (method == "GET")
+    assert _kept(again).keys() == _kept(first).keys()  # the ETag is the query's own
+    assert {k: v for k, v in _kept(again).items() if k != "etag"} \
+        == {k: v for k, v in _kept(first).items() if k != "etag"}
+
+
+def test_a_streamed_get_is_kept_in_the_result_cache(door: Door) -> None:
+    door.get(BEGUN, headers=PLAIN)  # the full path: the template
+    other = BEGUN.replace("5000", "4998")
+    streamed, at_door = door.get(other, headers=PLAIN)
+    assert at_door and "content-length" not in streamed.headers
+    results = door.client.app.state.runtime.results  # type: ignore[attr-defined]
+    hits = results.hits
+    # another Origin: neither replayed nor at the door (no template yet), so the route
+    again = door.client.get("/sparql", params={"query": other},
+                            headers={**PLAIN, "Origin": "https://example.org"})
+    assert results.hits > hits
+    assert again.content == streamed.content and "content-length" in again.headers
+    assert again.headers["etag"] == streamed.headers["etag"]
+
+
+def test_with_gzip_a_long_look_up_takes_the_full_path(door: Door) -> None:
+    headers = {"Accept": JSON_RESULTS, "Accept-Encoding": "gzip"}
+    door.get(BEGUN, headers=headers)
+    zipped, at_door = door.get(BEGUN.replace("5000", "4997"), headers=headers)
+    assert not at_door and zipped.status_code == 200
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert len(zipped.json()["results"]["bindings"]) > lookup.FIRST_ROWS
+
+
+def test_a_real_server_streams_a_long_look_up_from_the_door() -> None:
+    server = Server()
+    try:
+        with httpx.Client(timeout=10) as http:
+            headers = {"Accept": JSON_RESULTS, "Accept-Encoding": "identity"}
+            answers = [http.post(server.url("sparql"), data={"query": query}, headers=headers)
+                       for query in (BEGUN, BEGUN.replace("5000", "4999"))]
+            for answer in answers:  # the full path's, then the door's
+                assert answer.status_code == 200
+                assert answer.headers.get("transfer-encoding") == "chunked"
+            assert json.loads(answers[1].content) == json.loads(answers[0].content)
+            assert len(answers[1].json()["results"]["bindings"]) > lookup.FIRST_ROWS
+    finally:
+        server.stop()
