@@ -16,8 +16,9 @@ from here (``replay.send_stream``) unless the client takes gzip (the route compr
 streams). A GET's stream is kept in the result cache when it ends.
 
 Its headers are the app's own: the first answer the full path gives to a look-up of the
-same kind (method, the headers a representation varies on, ``replay.VARY_ON``, and whether
-the body is gzipped) is kept as a template, without the headers of that one answer (length,
+same kind (method, the headers a representation varies on, ``replay.VARY_ON``, of which
+Accept-Encoding only as whether it takes gzip, and whether the body is gzipped) is kept as
+a template, without the headers of that one answer (length,
 truncation, ETag, request id, date). Until a template exists the request takes the full
 path, which records it; a reload starts with no templates (they live on the Runtime).
 
@@ -114,7 +115,11 @@ class Lookups:
             return
         compressed = isinstance(found, Found) and gzip_accepted \
             and len(found.body) >= GZIP_MINIMUM
-        kind = (scope["method"], *key[2:], compressed)  # key: path, query string, VARY_ON
+        # key: path, query string, VARY_ON; of Accept-Encoding only whether gzip is taken
+        # matters (clients send none, "identity", "gzip, deflate", "br;q=1, gzip;q=0.8"...)
+        vary = list(key[2:])
+        vary[_ACCEPT_ENCODING] = gzip_accepted
+        kind = (scope["method"], *vary, compressed)
         templates: dict[tuple[Any, ...], tuple[Header, ...]] = \
             runtime.caches.setdefault("lookup_headers", {})
         template = templates.get(kind)

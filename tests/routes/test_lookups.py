@@ -358,3 +358,12 @@ def test_a_real_server_streams_a_long_look_up_from_the_door() -> None:
             assert len(answers[1].json()["results"]["bindings"]) > lookup.FIRST_ROWS
     finally:
         server.stop()
+
+
+def test_of_accept_encoding_only_whether_it_takes_gzip_makes_a_kind(door: Door) -> None:
+    first, at_door = door.post(data={"query": LOOKUP}, headers={"Accept-Encoding": "identity"})
+    assert not at_door  # the full path: the template of clients that take no gzip
+    again, at_door = door.post(data={"query": LOOKUP}, headers={"Accept-Encoding": "deflate"})
+    assert at_door and again.content == first.content and _kept(again) == _kept(first)
+    zipped, at_door = door.post(data={"query": LONG}, headers={"Accept-Encoding": "gzip"})
+    assert not at_door and zipped.headers["content-encoding"] == "gzip"  # another kind
