@@ -27,8 +27,8 @@ from typing import Any
 from publisher.config import Settings
 from publisher.errors import QueryTimeout, ServiceUnavailable
 from publisher.evaluate import BUFFER_ROWS, Job, run_job
+from publisher.executor import error_from
 from publisher.remote import RemoteStore
-from publisher.workers import error_from
 
 
 class _Cancelled(BaseException):

@@ -13,9 +13,10 @@ from typing import Any
 
 from publisher.config import Settings, is_remote
 from publisher.documents import Documents
+from publisher.executor import QueryExecutor
 from publisher.result_cache import ResponseCache, ResultCache
 from publisher.store import OxigraphStore, Store
-from publisher.workers import QueryExecutor, WorkerPool
+from publisher.workers import WorkerPool
 
 
 @dataclass
@@ -41,8 +42,8 @@ class Runtime:
         loaded data."""
         if store is None and is_remote(settings.store):  # no local data, no workers
             # imported here: a server over local data never loads httpx and the remote client
-            from publisher.passthrough import RemoteExecutor  # noqa: PLC0415
-            from publisher.remote import RemoteStore  # noqa: PLC0415
+            from publisher.passthrough import RemoteExecutor
+            from publisher.remote import RemoteStore
 
             remote = RemoteStore.open(settings)
             return cls(settings, remote, Documents(remote, settings),

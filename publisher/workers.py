@@ -28,49 +28,17 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import replace
 from multiprocessing.connection import Connection
-from typing import Any, Protocol
+from typing import Any
 
 from publisher import lookup
 from publisher.config import Settings
 from publisher.errors import QueryTimeout, ServiceUnavailable
 from publisher.evaluate import BUFFER_ROWS, Job, close_inherited_sockets, serve
-from publisher.sparql import syntax_error
+from publisher.executor import error_from
 from publisher.store import OxigraphStore
-
-
-class QueryEvaluation(Protocol):
-    """A running query whose head has arrived (``Evaluation``; passthrough's
-    ``RemoteEvaluation``)."""
-
-    truncated: bool
-
-    @property
-    def whole(self) -> bytes | None:
-        """The whole body when it came at once, else None (then ``chunks`` streams it)."""
-
-    def chunks(self) -> AsyncIterator[bytes]:
-        """The body, once."""
-
-
-class QueryExecutor(Protocol):
-    """What the routes run queries with: ``WorkerPool`` over a local store,
-    passthrough's ``RemoteExecutor`` over a remote one."""
-
-    @property
-    def workers(self) -> Sequence[Any]:
-        """One entry per query slot (what /readyz counts)."""
-
-    @property
-    def pids(self) -> list[int]: ...
-
-    def start(self) -> None: ...
-
-    async def close(self) -> None: ...
-
-    async def evaluate(self, job: Job) -> QueryEvaluation: ...
 
 
 class _Worker:
@@ -295,7 +263,7 @@ class WorkerPool:
                     break
                 ready = loop.create_future()
                 fd = worker.conn.fileno()
-                loop.add_reader(fd, lambda: None if ready.done() else ready.set_result(None))
+                loop.add_reader(fd, _wake, ready)
                 try:
                     await asyncio.wait_for(ready, remaining)
                 except TimeoutError:
@@ -331,16 +299,9 @@ class WorkerPool:
                         self._replace(worker)  # nobody is reading (e.g. a stalled client)
 
 
-def error_from(message: tuple[Any, ...]) -> Exception:
-    """The HttpError for a worker's ("error", kind, text) message."""
-    from publisher.errors import BadRequest  # noqa: PLC0415
-
-    if message[1] == "http":
-        error: Exception = message[2]
-        return error
-    if message[1] == "syntax":
-        return syntax_error(message[2])
-    return BadRequest(f"The query could not be evaluated: {message[2]}")
+def _wake(ready: asyncio.Future[None]) -> None:
+    if not ready.done():
+        ready.set_result(None)
 
 
 def live(pids: Iterable[int]) -> list[int]:

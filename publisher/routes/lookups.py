@@ -117,7 +117,7 @@ class Lookups:
             and len(found.body) >= GZIP_MINIMUM
         # key: path, query string, VARY_ON; of Accept-Encoding only whether gzip is taken
         # matters (clients send none, "identity", "gzip, deflate", "br;q=1, gzip;q=0.8"...)
-        vary = list(key[2:])
+        vary: list[Any] = list(key[2:])
         vary[_ACCEPT_ENCODING] = gzip_accepted
         kind = (scope["method"], *vary, compressed)
         templates: dict[tuple[Any, ...], tuple[Header, ...]] = \

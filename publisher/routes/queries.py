@@ -18,10 +18,10 @@ from fastapi.responses import JSONResponse, Response
 from publisher.config import Settings
 from publisher.errors import BadRequest
 from publisher.evaluate import Job
+from publisher.executor import QueryExecutor
 from publisher.named_queries import NamedQuery, Parameter, load_named_queries
 from publisher.negotiation import RESULT_FORMATS, choose_format
 from publisher.routes.sparql import answer
-from publisher.workers import QueryExecutor
 
 TYPES: dict[str, type] = {"iri": str, "string": str, "integer": int, "language": str,
                           "date": str}

@@ -24,6 +24,7 @@ from publisher import sparql
 from publisher.config import Settings
 from publisher.errors import BadRequest, HttpError, PayloadTooLarge
 from publisher.evaluate import Job
+from publisher.executor import QueryEvaluation, QueryExecutor
 from publisher.named_queries import NamedQuery, load_named_queries
 from publisher.negotiation import (
     BY_NAME,
@@ -39,7 +40,6 @@ from publisher.result_cache import Answer, ResultCache, cache_key, etag
 from publisher.routes import not_modified
 from publisher.service_description import description_triples
 from publisher.store import Store
-from publisher.workers import QueryEvaluation, QueryExecutor
 
 router = APIRouter(tags=["SPARQL"])
 CACHE_CONTROL = "public, max-age=60"

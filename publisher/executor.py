@@ -1,0 +1,58 @@
+"""What the routes run queries with, local or remote: the ``QueryExecutor`` and
+``QueryEvaluation`` protocols, and the errors a query's messages report (``error_from``).
+
+Two executors implement them: publisher.workers' ``WorkerPool`` (worker processes over a
+local store) and publisher.passthrough's ``RemoteExecutor`` (query slots over a remote
+store). Both receive the messages of publisher.evaluate's ``run_job``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Protocol
+
+from publisher.errors import BadRequest
+from publisher.evaluate import Job
+from publisher.sparql import syntax_error
+
+
+class QueryEvaluation(Protocol):
+    """A running query whose head has arrived (``Evaluation``; passthrough's
+    ``RemoteEvaluation``)."""
+
+    truncated: bool
+
+    @property
+    def whole(self) -> bytes | None:
+        """The whole body when it came at once, else None (then ``chunks`` streams it)."""
+
+    def chunks(self) -> AsyncIterator[bytes]:
+        """The body, once."""
+
+
+class QueryExecutor(Protocol):
+    """What the routes run queries with: ``WorkerPool`` over a local store,
+    passthrough's ``RemoteExecutor`` over a remote one."""
+
+    @property
+    def workers(self) -> Sequence[Any]:
+        """One entry per query slot (what /readyz counts)."""
+
+    @property
+    def pids(self) -> list[int]: ...
+
+    def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def evaluate(self, job: Job) -> QueryEvaluation: ...
+
+
+def error_from(message: tuple[Any, ...]) -> Exception:
+    """The HttpError for a worker's ("error", kind, text) message."""
+    if message[1] == "http":
+        error: Exception = message[2]
+        return error
+    if message[1] == "syntax":
+        return syntax_error(message[2])
+    return BadRequest(f"The query could not be evaluated: {message[2]}")
