@@ -101,6 +101,16 @@ class BytesLRU(Generic[K, V]):
             self.hits += 1
         return found
 
+    def peek(self, key: K) -> V | None:
+        """``get`` without counting a hit or a miss (the caller counts, with ``count``)."""
+        return self._kept.get(key)
+
+    def count(self, hit: bool) -> None:
+        if hit:
+            self.hits += 1
+        else:
+            self.misses += 1
+
     def put(self, key: K, value: V) -> None:
         if self.max_bytes > 0 and len(value.body) <= self.max_entry:
             self._kept[key] = value

@@ -1,50 +1,53 @@
-"""Look-ups at the door: a single-pattern query answered before the framework.
+"""The door: SPARQL SELECT and ASK queries answered before the framework.
 
 A SPARQL query the server evaluates itself (publisher.lookup: one triple pattern, a short
 answer) costs the engine some 20-60 µs; routing it through FastAPI and the middlewares
-inside this one cost three times that (bench/RESULTS.md). This middleware, inside Replay
-(routes/replay.py) and outside everything else, takes a POST (form or
-application/sparql-query, body read here) or a GET ``?query=`` to /sparql, checks and
-evaluates the query with the route's own functions (``sparql.read_request``,
-``sparql.parse_query``, ``routes.sparql``'s negotiation, job and result key, the pool's
-``evaluate_here``) and sends the answer itself. A GET's answer has the route's ETag, is read
-from and kept in the result cache as the route does, and Replay records it like any other.
+inside this one cost three times that (bench/RESULTS.md), and a tenth of a millisecond of
+every query a worker answers. This middleware, inside Replay (routes/replay.py) and outside
+everything else, takes a POST (form or application/sparql-query, body read here) or a GET
+``?query=`` to /sparql, checks it with the route's own functions (``sparql.read_request``,
+``sparql.parse_query``, ``routes.sparql``'s negotiation, job and result key) and answers it:
 
-A long look-up (``lookup.long_lookup``: a LIMIT over what the server answers whole) is
-evaluated with the pool, which begins it in the server (``lookup.begin_here``), and streamed
-from here (``replay.send_stream``) unless the client takes gzip (the route compresses
-streams). A GET's stream is kept in the result cache when it ends.
+* a look-up, with the pool's ``evaluate_here``;
+* any other SELECT or ASK, with the pool's ``evaluate``: a worker's answer, sent whole or
+  streamed (``replay.send_stream``), or a long look-up that the server begins itself
+  (``lookup.begin_here``). A client that takes gzip gets these from the route, which
+  compresses streams; an error is handed to the route (``routes.sparql.FAILED``), which
+  words it without evaluating the query again.
 
-Its headers are the app's own: the first answer the full path gives to a look-up of the
+A GET's answer has the route's ETag, is read from and kept in the result cache as the route
+does, and Replay records it like any other.
+
+Its headers are the app's own: the first answer the full path gives to a request of the
 same kind (method, the headers a representation varies on, ``replay.VARY_ON``, of which
 Accept-Encoding only as whether it takes gzip, and whether the body is gzipped) is kept as
-a template, without the headers of that one answer (length,
-truncation, ETag, request id, date). Until a template exists the request takes the full
-path, which records it; a reload starts with no templates (they live on the Runtime).
+a template, without the headers of that one answer (length, truncation, ETag, request id,
+date). Until a template exists the request takes the full path, which records it; a reload
+starts with no templates (they live on the Runtime).
 
 Everything else takes the full path with its body handed on unread: another method or
 route, a POST with a query string or a GET with a parameter besides ``query``, a body
 without a declared length or over ``MAX_BODY``, credentials or validators
-(``replay.BYPASS``: the route answers 304), a header block over the limit, a request the
-route would refuse or answer with a page (the route words those errors), and a look-up
-longer or slower than the server evaluates itself, which a worker then answers without a
-second attempt (``routes.sparql.TRIED``); likewise a long look-up the pool refuses (an
-error the route words).
+(``replay.BYPASS``: the route answers 304), a header block over the limit, a CONSTRUCT or
+DESCRIBE, a request the route would refuse or answer with a page (the route words those
+errors). A look-up longer or slower than the server evaluates itself goes to a worker
+without a second attempt (``routes.sparql.TRIED``).
 """
 
 from __future__ import annotations
 
 import gzip
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from publisher import lookup, sparql
-from publisher.errors import PublisherError
+from publisher.errors import HttpError, PublisherError
 from publisher.evaluate import Job
+from publisher.executor import QueryEvaluation
 from publisher.result_cache import Answer, etag
 from publisher.routes import sparql as route
 from publisher.routes.limits import chunked, content_length, head_size
@@ -66,12 +69,13 @@ class Found:
     body: bytes
     truncated: bool
     etag: str | None    # a GET's
+    kept: bool = False  # read from the result cache
 
 
 @dataclass(frozen=True)
-class Long:
-    """A long look-up (``lookup.long_lookup``): the pool begins it here and a worker sends
-    the rest, so it is streamed."""
+class Pooled:
+    """A query for the pool (a worker, or a long look-up begun here): evaluated when the door
+    answers it, whole or streamed."""
     job: Job
     content_type: str
     key: str | None     # a GET's result-cache key
@@ -105,12 +109,10 @@ class Lookups:
             body = b"".join(m.get("body", b"") for m in messages)
         runtime = state._state.get("runtime")  # the newest: the one the route would use
         found = _evaluate(scope, state, runtime, body)
-        if found is None:
-            scope.setdefault("state", {})[route.TRIED] = True
-            await self.app(scope, receive, send)
-            return
         gzip_accepted = b"gzip" in key[2 + _ACCEPT_ENCODING]
-        if isinstance(found, Long) and gzip_accepted:  # compressed as it streams: the route's
+        if found is None or (isinstance(found, Pooled) and gzip_accepted):
+            # the route's: what it words, or compresses as it streams
+            _tried(scope, found)
             await self.app(scope, receive, send)
             return
         compressed = isinstance(found, Found) and gzip_accepted \
@@ -124,32 +126,47 @@ class Lookups:
             runtime.caches.setdefault("lookup_headers", {})
         template = templates.get(kind)
         if template is None:  # the full path answers (again) and its headers are kept
+            _tried(scope, found)
             await self.app(scope, receive, _recorder(send, templates, kind[:-1]))
             return
+        if scope["method"] == "GET":
+            runtime.results.count(hit=isinstance(found, Found) and found.kept)
         if isinstance(found, Found):
             await _answer(scope, send, template, found, compressed, started)
             return
         try:
             evaluation = await runtime.pool.evaluate(found.job)
-        except PublisherError:  # the full path words it
-            scope.setdefault("state", {})[route.TRIED] = True
+        except HttpError as error:  # the route words it, without evaluating again
+            scope.setdefault("state", {})[route.FAILED] = error
             await self.app(scope, receive, send)
             return
-        tag = etag(found.key) if found.key is not None else None
-        if evaluation.whole is not None:  # short after all
-            if tag is not None and not evaluation.truncated:
-                runtime.results.put(found.key, Answer(evaluation.whole, found.content_type))
-            await _answer(scope, send, template, Found(evaluation.whole, evaluation.truncated,
-                                                       tag), False, started)
-            return
-        chunks = evaluation.chunks()
+        await _pooled(scope, receive, send, template, runtime, found, evaluation, started)
+
+
+def _tried(scope: Scope, found: Found | Pooled | None) -> None:
+    """Tell the route that the server has tried (and left to a worker) the look-up."""
+    if isinstance(found, Pooled) and not found.job.here:
+        scope.setdefault("state", {})[route.TRIED] = True
+
+
+async def _pooled(scope: Scope, receive: Receive, send: Send, template: tuple[Header, ...],
+                  runtime: Any, found: Pooled, evaluation: QueryEvaluation,
+                  started: float) -> None:
+    """Send the pool's answer, whole or streamed, as the route does (routes.sparql.answer)."""
+    tag = etag(found.key) if found.key is not None else None
+    if evaluation.whole is not None:
         if found.key is not None and not evaluation.truncated:
-            chunks = runtime.results.keep(found.key, chunks, found.content_type)
-        headers = [*template, (b"x-sparql-truncated",
-                               b"true" if evaluation.truncated else b"false")]
-        if tag is not None:
-            headers.append((b"etag", tag.encode("latin-1")))
-        await send_stream(scope, receive, send, headers, chunks, PATH, started)
+            runtime.results.put(found.key, Answer(evaluation.whole, found.content_type))
+        await _answer(scope, send, template, Found(evaluation.whole, evaluation.truncated, tag),
+                      False, started)
+        return
+    chunks = evaluation.chunks()
+    if found.key is not None and not evaluation.truncated:
+        chunks = runtime.results.keep(found.key, chunks, found.content_type)
+    headers = [*template, (b"x-sparql-truncated", b"true" if evaluation.truncated else b"false")]
+    if tag is not None:
+        headers.append((b"etag", tag.encode("latin-1")))
+    await send_stream(scope, receive, send, headers, chunks, PATH, started)
 
 
 #: (method, has a query string) of the requests the door takes
@@ -188,9 +205,10 @@ def _handing_on(messages: list[Message], receive: Receive) -> Receive:
     return again
 
 
-def _evaluate(scope: Scope, state: Any, runtime: Any, body: bytes) -> Found | Long | None:
-    """The answer the route would give, when the server has it or evaluates it itself;
-    else None."""
+def _evaluate(scope: Scope, state: Any, runtime: Any, body: bytes) -> Found | Pooled | None:
+    """The answer the route would give when the server has it or evaluates it itself, the
+    job for the pool when a worker evaluates it (or the server begins it), or None when the
+    route is to answer."""
     settings = state.settings
     headers = dict(scope["headers"])
     accept = headers[b"accept"].decode("latin-1") if b"accept" in headers else None
@@ -209,20 +227,21 @@ def _evaluate(scope: Scope, state: Any, runtime: Any, body: bytes) -> Found | Lo
             return None
         parsed = sparql.parse_query(protocol, settings.max_query_length,
                                     route.graphs(state, runtime.store))
-        if parsed.results_kind != "results" or not lookup.single_pattern(parsed.text):
+        if parsed.results_kind != "results":
             return None
         fmt = route.result_format(None, accept, parsed.results_kind)
         job = route.results_job(parsed, fmt, settings)
         key = route.result_key(runtime.store, job) if get else None
         if key is not None:
-            kept = runtime.results.get(key)
+            # (peeked: a hit or miss is counted by whoever answers, the door or the route)
+            kept = runtime.results.peek(key)
             if kept is not None:
-                return Found(kept.body, False, etag(key))
+                return Found(kept.body, False, etag(key), kept=True)
         if lookup.long_lookup(job.query, job.max_rows):
-            return Long(job, fmt.content_type, key)
+            return Pooled(job, fmt.content_type, key)  # begun here, streamed
         answer = runtime.pool.evaluate_here(job)
-        if answer is None:
-            return None
+        if answer is None:  # no look-up, or longer than the server answers: a worker's
+            return Pooled(replace(job, here=False), fmt.content_type, key)
         if key is None:
             return Found(answer.body, answer.truncated, None)
         if not answer.truncated:

@@ -51,6 +51,9 @@ FORMAT_ALIASES = {"rdf": {"json": "jsonld", "json-ld": "jsonld", "xml": "rdfxml"
 #: request.state flag set by the door (routes/lookups.py) when it has tried to evaluate the
 #: query in the server itself; the worker pool then does not try again
 TRIED = "lookup_tried"
+#: request.state key: the error the door's evaluation of this request raised (routes/
+#: lookups.py), which the route raises in its place, without evaluating the query again
+FAILED = "lookup_failed"
 SD_FORMATS = (BY_NAME["turtle"], BY_NAME["jsonld"], BY_NAME["rdfxml"], BY_NAME["ntriples"],
               BY_NAME["html"])
 
@@ -142,6 +145,9 @@ async def _results(request: Request, settings: Settings, store: Store, pool: Que
     headers = {"Vary": "Accept", "X-SPARQL-Max-Rows": str(settings.max_rows)}
     if token:
         headers["Content-Disposition"] = f'inline; filename="result.{fmt.extension}"'
+    failed: HttpError | None = getattr(request.state, FAILED, None)
+    if failed is not None:
+        raise failed
     job = results_job(parsed, fmt, settings, here=not getattr(request.state, TRIED, False))
     return await answer(request, store, pool, job, fmt.content_type, headers)
 

@@ -223,19 +223,72 @@ def test_a_get_with_more_than_a_query_reaches_the_app(door: Door) -> None:
         assert not at_door and response.status_code in (200, 400)
 
 
+@pytest.mark.parametrize("encoding", ["gzip", "identity"])
 def test_a_long_look_up_is_tried_once_then_a_worker_answers_it(
-        door: Door, monkeypatch: pytest.MonkeyPatch) -> None:
+        door: Door, monkeypatch: pytest.MonkeyPatch, encoding: str) -> None:
     tries: list[str] = []
 
     def too_long(*args: Any, **kwargs: Any) -> None:
         tries.append(args[1])
 
-    door.post(data={"query": LOOKUP})  # the template exists: only the length decides
+    headers = {"Accept-Encoding": encoding}
+    door.post(data={"query": LOOKUP}, headers=headers)  # the template exists
     monkeypatch.setattr(lookup, "answer_here", too_long)
-    response, at_door = door.post(data={"query": LOOKUP})
-    assert not at_door and tries == [LOOKUP]  # not again in the worker pool
+    response, at_door = door.post(data={"query": LOOKUP}, headers=headers)
+    assert tries == [LOOKUP]  # not again in the worker pool
+    assert at_door == (encoding == "identity")  # the door sends a worker's answer, unzipped
     assert response.status_code == 200
     assert len(response.json()["results"]["bindings"]) >= 2
+
+
+WORKERS = ["SELECT ?s ?label WHERE { ?s a ?t . ?s ?p ?label }",
+           "SELECT DISTINCT ?p WHERE { ?s ?p ?o }",
+           "ASK { { ?s a ?t } }",
+           "SELECT ?s WHERE { ?s ?p ?o } ORDER BY ?s"]
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.parametrize("query", WORKERS)
+def test_a_workers_answer_is_sent_from_the_door_as_the_app_sends_it(
+        door: Door, method: str, query: str) -> None:
+    headers = {**PLAIN, "Accept": JSON_RESULTS}
+
+    def ask(text: str) -> tuple[httpx.Response, bool]:
+        if method == "GET":
+            return door.get(text, headers=headers)
+        return door.post(data={"query": text}, headers=headers)
+
+    first, at_door = ask(query)
+    assert first.status_code == 200 and not at_door  # the full path, whose headers are kept
+    other = query + " "  # another text: not replayed, not in the GET result cache
+    again, at_door = ask(other)
+    assert at_door and again.status_code == 200
+    assert again.content == first.content
+    assert {k: v for k, v in _kept(again).items() if k != "etag"} \
+        == {k: v for k, v in _kept(first).items() if k != "etag"}
+    assert ("etag" in again.headers) == (method == "GET")
+
+
+def test_an_error_in_the_doors_evaluation_is_worded_by_the_route_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    with TestClient(create_app(mini_settings(max_response_bytes=300)),
+                    base_url="https://data.uppsala.se") as client:
+        door = Door(client)
+        pool = client.app.state.runtime.pool  # type: ignore[attr-defined]
+        evaluate = pool.evaluate
+        evaluated: list[str] = []
+
+        async def counting(job: Any) -> Any:
+            evaluated.append(job.query)
+            return await evaluate(job)
+
+        door.post(data={"query": "ASK { { ?s a ?t } }"}, headers=PLAIN)  # the template
+        monkeypatch.setattr(pool, "evaluate", counting)
+        response, at_door = door.post(data={"query": WORKERS[0]}, headers=PLAIN)
+        assert not at_door  # the route words it
+        assert response.status_code == 503  # over max_response_bytes
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert evaluated == [WORKERS[0]]  # once, by the door
 
 
 def test_door_answers_are_counted_and_logged(door: Door,
@@ -330,9 +383,13 @@ def test_a_streamed_get_is_kept_in_the_result_cache(door: Door) -> None:
     # another Origin: neither replayed nor at the door (no template yet), so the route
     again = door.client.get("/sparql", params={"query": other},
                             headers={**PLAIN, "Origin": "https://example.org"})
-    assert results.hits > hits
+    assert results.hits == hits + 1  # counted once, by the route
     assert again.content == streamed.content and "content-length" in again.headers
     assert again.headers["etag"] == streamed.headers["etag"]
+    # the same query in other words: at the door, from the cache, counted once
+    kept, at_door = door.get(other + "\n# the same", headers=PLAIN)
+    assert at_door and results.hits == hits + 2
+    assert kept.content == streamed.content and kept.headers["etag"] == streamed.headers["etag"]
 
 
 def test_with_gzip_a_long_look_up_takes_the_full_path(door: Door) -> None:
