@@ -15,10 +15,10 @@ Named queries (sparql/*.rq) are read by publisher.named_queries.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urljoin
 
 from publisher.errors import (
@@ -80,6 +80,7 @@ def _lex(text: str) -> tuple[Token, ...]:
 
 
 _MEMO, _MEMO_CHARS = 128, 4000
+_T = TypeVar("_T")
 _memo_tokens = lru_cache(maxsize=_MEMO)(_lex)
 
 
@@ -163,7 +164,25 @@ def result_columns(variables: Sequence[str], text: str) -> list[str]:
 def top_level_limit(text: str) -> int | None:
     """The LIMIT of the query as a whole (outside every group, so not a subquery's), or
     None. An answer can hold no more rows than that, so when it is within ``max_rows`` the
-    workers stream at once instead of counting the rows first (evaluate.bounded)."""
+    workers stream at once instead of counting the rows first (evaluate.bounded). Kept for
+    a short text, like its tokens."""
+    return memoised(_top_level_limit, text)
+
+
+def memoised(check: Callable[[str], _T], text: str) -> _T:
+    """``check(text)``, kept for the last ``_MEMO`` short texts (a query's text is read by
+    the door, the pool and the worker: publisher.lookup)."""
+    if len(text) > _MEMO_CHARS:
+        return check(text)
+    return _memo_check(check, text)  # type: ignore[no-any-return]
+
+
+@lru_cache(maxsize=4 * _MEMO)
+def _memo_check(check: Callable[[str], Any], text: str) -> Any:
+    return check(text)
+
+
+def _top_level_limit(text: str) -> int | None:
     toks = tokens(text)
     depth, found = 0, None
     for i, tok in enumerate(toks):

@@ -2,10 +2,9 @@
 
 pyoxigraph cannot cancel a query, so queries do not run in the server process (except
 look-ups of one triple pattern, and the first rows of long ones, which need no cancelling:
-publisher.lookup). Each of
-``settings.query_workers`` workers is a process that receives a ``Job`` over a socket
-pair, evaluates it and streams the serialized result back in chunks (what a worker does,
-and the messages it sends: publisher.evaluate).
+publisher.lookup). Each of ``settings.query_workers`` workers is a process that receives a
+``Job`` over a socket pair, evaluates it and streams the serialized result back in chunks
+(what a worker does, and the messages it sends: publisher.evaluate).
 
 * In-memory store: workers are ``os.fork()``-ed from the server after the store is loaded,
   so they share its pages copy-on-write; a replacement can be forked at any time, because
@@ -77,6 +76,7 @@ class Evaluation:
         try:
             if self.begun is not None and self.job is not None:
                 body, skip, complete = self.begun.first()
+                self.begun = None  # (and the engine's iterator with it)
                 limit = self.job.max_bytes
                 if limit and len(body) > limit:
                     raise ServiceUnavailable(f"The answer is larger than the limit of {limit} "
@@ -248,9 +248,9 @@ class WorkerPool:
 
     def begin_here(self, job: Job) -> lookup.Begun | None:
         """A long look-up begun here (publisher.lookup.begin_here), else None."""
+        options = lookup.engine_options(job.options, job.base, job.substitutions)
         return lookup.begin_here(self.store, job.query, job.format, job.max_rows,
-                                 job.max_bytes, lookup.engine_options(job.options, job.base,
-                                                       job.substitutions))
+                                 job.max_bytes, options)
 
     async def _receive(self, worker: _Worker) -> tuple[Any, ...]:
         loop = asyncio.get_running_loop()
