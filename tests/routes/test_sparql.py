@@ -388,3 +388,29 @@ def test_worker_pool_in_process_reports_pids() -> None:
         assert len(live(pool.pids)) == 3
         assert os.getpid() not in pool.pids
         assert json.loads(client.get("/sparql", params={"query": "ASK {}"}).text)["boolean"]
+
+
+PADDING = "x" * 1000
+WIDE = HUNDRED_K.replace("SELECT ?a ?b WHERE {", "SELECT ?a ?b ?c WHERE {").replace(
+    "} }", f'}} BIND(CONCAT(STR(?a), "{PADDING}") AS ?c) }}')  # ~100 MB of CSV
+
+
+def test_a_client_that_goes_away_stops_the_worker_streaming_to_it(big_server: Server) -> None:
+    """The door streams a worker's answer (a client without gzip: routes/lookups.py); when
+    the client closes the connection the worker is stopped and replaced, not left writing
+    100 MB into the void, and the server answers the next query."""
+    headers = {"Accept": "text/csv", "Accept-Encoding": "identity"}
+    httpx.get(big_server.url("sparql"), params={"query": "SELECT ?s WHERE { ?s ?p ?o } "
+                                                "ORDER BY ?s LIMIT 1"}, headers=headers)
+    before = _worker_pids(big_server)
+    with httpx.stream("GET", big_server.url("sparql"), params={"query": WIDE},
+                      headers=headers, timeout=30) as response:
+        assert response.status_code == 200
+        assert next(response.iter_bytes()).startswith(b"a,b,c\r\n")
+    deadline = time.monotonic() + 10
+    while _worker_pids(big_server) & before == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _worker_pids(big_server) & before != before  # the streaming worker was replaced
+    after = httpx.get(big_server.url("sparql"), params={"query": "ASK { ?s ?p ?o }"},
+                      headers={"Accept": "application/sparql-results+json"})
+    assert after.json()["boolean"] is True
