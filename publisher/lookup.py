@@ -199,12 +199,7 @@ def answer_here(store: Store, query: str, fmt: str, max_rows: int, max_bytes: in
     if limit is not None and limit > ROWS:
         return None  # asks for a long answer: straight to a worker, which streams it
     deadline = time.perf_counter() + BUDGET
-    try:
-        found = store.query(query, **options)
-    except SyntaxError as exc:
-        raise syntax_error(exc.msg) from None
-    except Exception:  # noqa: BLE001  (a worker evaluates it again and reports the error)
-        return None
+    found = _evaluated(store, query, options)
     if isinstance(found, ox.QueryBoolean):
         return Answer(False, results.boolean(bool(found), fmt))
     if not isinstance(found, ox.QuerySolutions):
@@ -219,6 +214,17 @@ def answer_here(store: Store, query: str, fmt: str, max_rows: int, max_bytes: in
         return _native(found, fmt, deadline)
     return _counted(store, query, options, found, names, native, fmt, max_rows, max_bytes,
                     deadline)
+
+
+def _evaluated(store: Store, query: str, options: dict[str, Any]) -> Any:
+    """The engine's answer, or None when it fails (a worker evaluates the query again and
+    reports the error); a syntax error is raised as the worker would report it."""
+    try:
+        return store.query(query, **options)
+    except SyntaxError as exc:
+        raise syntax_error(exc.msg) from None
+    except Exception:  # noqa: BLE001
+        return None
 
 
 class _Over(Exception):
@@ -300,12 +306,7 @@ def begin_here(store: Store, query: str, fmt: str, max_rows: int, max_bytes: int
     if fmt not in results.SOLUTION_FORMATS or (max_bytes and max_bytes < MIN_BYTES) \
             or not long_lookup(query, max_rows):
         return None
-    try:
-        found = store.query(query, **options)
-    except SyntaxError as exc:
-        raise syntax_error(exc.msg) from None
-    except Exception:  # noqa: BLE001  (a worker evaluates it again and reports the error)
-        return None
+    found = _evaluated(store, query, options)
     if not isinstance(found, ox.QuerySolutions):
         return None
     return Begun(found, result_columns([v.value for v in found.variables], query), fmt)

@@ -252,16 +252,10 @@ WORKERS = ["SELECT ?s ?label WHERE { ?s a ?t . ?s ?p ?label }",
 def test_a_workers_answer_is_sent_from_the_door_as_the_app_sends_it(
         door: Door, method: str, query: str) -> None:
     headers = {**PLAIN, "Accept": JSON_RESULTS}
-
-    def ask(text: str) -> tuple[httpx.Response, bool]:
-        if method == "GET":
-            return door.get(text, headers=headers)
-        return door.post(data={"query": text}, headers=headers)
-
-    first, at_door = ask(query)
+    first, at_door = _ask(door, method, query, headers)
     assert first.status_code == 200 and not at_door  # the full path, whose headers are kept
     other = query + " "  # another text: not replayed, not in the GET result cache
-    again, at_door = ask(other)
+    again, at_door = _ask(door, method, other, headers)
     assert at_door and again.status_code == 200
     assert again.content == first.content
     assert {k: v for k, v in _kept(again).items() if k != "etag"} \
@@ -337,6 +331,13 @@ BEGUN = "SELECT ?s ?p ?o WHERE { ?s ?p ?o } LIMIT 5000"  # a LIMIT over lookup.R
 PLAIN = {"Accept-Encoding": "identity"}
 
 
+def _ask(door: Door, method: str, query: str,
+         headers: dict[str, str]) -> tuple[httpx.Response, bool]:
+    if method == "GET":
+        return door.get(query, headers=headers)
+    return door.post(data={"query": query}, headers=headers)
+
+
 @pytest.mark.parametrize("method", ["GET", "POST"])
 @pytest.mark.parametrize("accept", [JSON_RESULTS, "application/sparql-results+xml",
                                     "text/csv", "text/tab-separated-values"])
@@ -352,16 +353,10 @@ def test_a_long_look_up_is_streamed_from_the_door_as_the_app_streams_it(
 
     monkeypatch.setattr(lookup, "begin_here", spy)
     headers = {**PLAIN, "Accept": accept}
-
-    def ask(query: str) -> tuple[httpx.Response, bool]:
-        if method == "GET":
-            return door.get(query, headers=headers)
-        return door.post(data={"query": query}, headers=headers)
-
-    first, at_door = ask(BEGUN)
+    first, at_door = _ask(door, method, BEGUN, headers)
     assert first.status_code == 200 and not at_door  # the full path, whose headers are kept
     other = BEGUN.replace("5000", "4999")  # not in the GET result cache
-    again, at_door = ask(other)
+    again, at_door = _ask(door, method, other, headers)
     assert at_door and again.status_code == 200
     assert begun == [BEGUN, other]  # both begun by the server
     assert again.content == first.content
