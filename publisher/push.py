@@ -32,6 +32,7 @@ import pyoxigraph as ox
 from publisher.config import Settings, is_remote
 from publisher.endpoint import Endpoint, http_url
 from publisher.errors import ConfigError, DataError
+from publisher.query_text import iri
 from publisher.remote import (
     META_GRAPH,
     META_MODIFIED,
@@ -39,7 +40,6 @@ from publisher.remote import (
     META_TRIPLES,
     META_VERSION,
     RemoteStore,
-    iri,
     meta_graph,
 )
 from publisher.source import (

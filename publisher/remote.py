@@ -13,8 +13,8 @@ graphs), so the store's own system graphs and the meta graph never show. The met
 read with one cheap query at most every ``store_version_ttl`` seconds; that is how many
 instances agree on the version (and so on caches and ETags) without talking to each other.
 
-HTTP (timeouts, retries, the circuit breaker, credentials) is publisher.endpoint's. IRIs are
-bound only after validation and written with N-Triples escaping.
+HTTP (timeouts, retries, the circuit breaker, credentials) is publisher.endpoint's; the query
+text (IRIs validated and escaped, bound values as a VALUES block) is publisher.query_text's.
 """
 
 from __future__ import annotations
@@ -31,10 +31,10 @@ from typing import Any, cast
 import httpx
 import pyoxigraph as ox
 
-from publisher import sparql
 from publisher.config import Settings
 from publisher.endpoint import Endpoint, Reader, bnodes, form_data, http_url, refusal
 from publisher.errors import DataError, ServiceUnavailable
+from publisher.query_text import DESCRIBE, LABELS, iri, query_form, with_values
 from publisher.store import LABEL_PREDICATES, RDFS_IS_DEFINED_BY, Description, Stats
 
 log = logging.getLogger("publisher.remote")
@@ -53,44 +53,6 @@ def meta_graph(base: str) -> str:
     """Graph and subject of what push records for the dataset served under ``base`` (one
     store can hold several datasets, e.g. staging and production, under different bases)."""
     return "urn:x-publisher:meta:" + base
-
-
-def iri(value: str) -> str:
-    """An IRI written for a query: validated (absolute, no ``<>"{}|^`\\``, spaces or
-    controls) and escaped by pyoxigraph; ValueError otherwise. Never pasted raw."""
-    if not sparql.ABSOLUTE_IRI.fullmatch(value):
-        raise ValueError(f"not an absolute IRI: {value!r}")
-    return str(ox.NamedNode(value))
-
-
-def _form(text: str) -> str:
-    return next((t.text.upper() for t in sparql.tokens(text)
-                 if t.kind == "word" and t.text.upper() in sparql.FORMS), "SELECT")
-
-
-def with_values(text: str, bound: dict[Any, Any]) -> str:
-    """Bind variables the way SEP-0007 substitution does for our queries: a VALUES block
-    opening the query's WHERE group (terms written by pyoxigraph, never pasted text)."""
-    if not bound:
-        return text
-    names = " ".join(f"?{getattr(v, 'value', v)}" for v in bound)
-    row = " ".join(str(term) for term in bound.values())
-    block = f" VALUES ({names}) {{ ({row}) }} "
-    depth, after_form, want_where = 0, False, _form(text) == "CONSTRUCT"
-    for match in sparql._TOKEN.finditer(text):  # the lexer's spans (strings, IRIs, comments)
-        kind, token = match.lastgroup, match.group()
-        word = token.upper() if kind == "word" else ""
-        if word in sparql.FORMS:
-            after_form = True
-        elif word == "WHERE":
-            want_where = False
-        elif token == "(":
-            depth += 1
-        elif token == ")":
-            depth -= 1
-        elif token == "{" and after_form and depth == 0 and not want_where:
-            return text[:match.end()] + block + text[match.end():]
-    raise ValueError("cannot find the WHERE group to bind values in")
 
 
 @dataclass(frozen=True)
@@ -221,7 +183,7 @@ class RemoteStore:
         body = with_values(text, substitutions)
         if base_iri:
             body = f"BASE {iri(base_iri)}\n{body}"
-        xml = _form(text) in ("SELECT", "ASK")
+        xml = query_form(text) in ("SELECT", "ASK")
         response = self.endpoint.send(
             "POST", self.url, data=form_data([("query", body), *self._dataset(options)]),
             headers={"Accept": XML_RESULTS if xml else N_TRIPLES}, stream=stream,
@@ -337,15 +299,3 @@ def _triples(quads: Iterator[ox.Quad]) -> Iterator[ox.Triple]:
 def _unique(triples: Iterable[ox.Triple]) -> list[ox.Triple]:
     return list(dict.fromkeys(triples))
 
-
-DESCRIBE = """CONSTRUCT {{ ?s ?p ?o }} WHERE {{
-  {{ {node} ?p ?o BIND({node} AS ?s) }}
-  UNION {{ {node} ?p1 ?s FILTER(isBlank(?s)) ?s ?p ?o }}
-  UNION {{ {node} ?p1 ?b FILTER(isBlank(?b)) ?b ?p2 ?s FILTER(isBlank(?s)) ?s ?p ?o }}
-  UNION {{ ?s {defined} {node} . ?s ?p ?o }}
-  UNION {{ ?t {defined} {node} . ?t ?p1 ?s FILTER(isBlank(?s)) ?s ?p ?o }}
-  UNION {{ SELECT ?s ?p ?o WHERE {{ ?s ?p {node} BIND({node} AS ?o) }} LIMIT {limit} }}
-}}"""
-LABELS = """CONSTRUCT {{ ?t ?p ?l }} WHERE {{
-  VALUES ?t {{ {terms} }} VALUES ?p {{ {predicates} }} ?t ?p ?l
-}}"""

@@ -17,7 +17,8 @@ from publisher.documents import Documents
 from publisher.endpoint import Endpoint
 from publisher.errors import ServiceUnavailable
 from publisher.negotiation import BY_NAME
-from publisher.remote import RemoteStore, meta_graph, with_values
+from publisher.query_text import with_values
+from publisher.remote import RemoteStore, meta_graph
 from tests.conftest import free_port
 from tests.remote.conftest import Virtuoso
 from tests.routes.test_sparql import fixture_settings
