@@ -16,6 +16,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from publisher import catalog as dcat
+from publisher.catalog_terms import CC0, DCAT, DCT, PUBLISHER, SPATIAL, WIKIDATA_UPPSALA_KOMMUN
 from publisher.config import Settings
 from publisher.dumps import DUMP_FORMATS, DUMPS_PATH, DumpFile, DumpSet
 from publisher.store import Store
@@ -41,10 +42,10 @@ def _start_year(store: Store) -> str | None:
 
 
 def _publisher(settings: Settings, lang: str) -> dict[str, Any]:
-    return {"@type": "GovernmentOrganization", "@id": dcat.PUBLISHER,
+    return {"@type": "GovernmentOrganization", "@id": PUBLISHER,
             "name": "Uppsala kommun" if lang == "sv" else "Uppsala Municipality",
             "url": "https://www.uppsala.se/",
-            "sameAs": [dcat.WIKIDATA_UPPSALA_KOMMUN,
+            "sameAs": [WIKIDATA_UPPSALA_KOMMUN,
                        settings.iri("id/organization/uppsala-kommun")]}
 
 
@@ -58,19 +59,19 @@ def schema_dataset_jsonld(settings: Settings, store: Store, lang: str = "sv",
     org = _publisher(settings, lang)
     data: dict[str, Any] = {
         "@context": SCHEMA_CONTEXT, "@type": "Dataset", "@id": dataset,
-        "name": _text(store, dataset, dcat.DCT + "title", lang),
-        "description": _text(store, dataset, dcat.DCT + "description", lang),
+        "name": _text(store, dataset, DCT + "title", lang),
+        "description": _text(store, dataset, DCT + "description", lang),
         "url": settings.iri("doc/" + dcat.DATASET_PATH.removeprefix("id/")),
         "identifier": dataset,
         "inLanguage": ["sv", "en"],
-        "keywords": _texts(store, dataset, dcat.DCAT + "keyword", lang),
-        "license": dcat.CC0, "isAccessibleForFree": True,
+        "keywords": _texts(store, dataset, DCAT + "keyword", lang),
+        "license": CC0, "isAccessibleForFree": True,
         "creator": org, "publisher": org,
         "datePublished": issued, "dateModified": modified,
         "spatialCoverage": {"@type": "AdministrativeArea",
                             "name": "Uppsala kommun" if lang == "sv" else
                             "Uppsala Municipality",
-                            "sameAs": [*dcat.SPATIAL, dcat.WIKIDATA_UPPSALA_KOMMUN]},
+                            "sameAs": [*SPATIAL, WIKIDATA_UPPSALA_KOMMUN]},
         "includedInDataCatalog": {"@type": "DataCatalog", "@id": dcat.catalog_iri(settings),
                                   "url": dcat.catalog_iri(settings)},
         "distribution": [_download(settings, fmt.filename, fmt.label,
@@ -89,7 +90,7 @@ def _download(settings: Settings, filename: str, label: str, media_type: str,
     item: dict[str, Any] = {"@type": "DataDownload", "name": label,
                             "encodingFormat": media_type,
                             "contentUrl": settings.iri(DUMPS_PATH + filename),
-                            "license": dcat.CC0}
+                            "license": CC0}
     if found is not None:
         item["contentSize"] = f"{found.size} B"
     return item
@@ -105,7 +106,7 @@ def schema_catalog_jsonld(settings: Settings, store: Store, dumps: DumpSet,
             "@id": dcat.catalog_iri(settings), "url": dcat.catalog_iri(settings),
             "name": "Uppsala kommuns länkade öppna data" if lang == "sv"
             else "Uppsala Municipality's linked open data",
-            "publisher": _publisher(settings, lang), "license": dcat.CC0,
+            "publisher": _publisher(settings, lang), "license": CC0,
             "dataset": [dataset]}
 
 
@@ -146,8 +147,8 @@ def catalog_page(settings: Settings, store: Store, dumps: DumpSet, lang: str) ->
         title="Datakatalog" if lang == "sv" else "Data catalogue",
         dataset_iri=dataset,
         dataset_page=settings.iri("doc/" + dcat.DATASET_PATH.removeprefix("id/")) + ".html",
-        dataset_title=_text(store, dataset, dcat.DCT + "title", lang),
-        dataset_description=_text(store, dataset, dcat.DCT + "description", lang),
+        dataset_title=_text(store, dataset, DCT + "title", lang),
+        dataset_description=_text(store, dataset, DCT + "description", lang),
         modified=dcat.data_time(store).value,
         dumps=tuple(DumpRow(f.format.label, f.url(settings), f.format.media_type.split(";")[0],
                             f.size, f.sha256) for f in dumps.files),

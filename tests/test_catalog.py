@@ -1,6 +1,6 @@
-"""publisher/catalog.py, void.py and schema_dataset.py: the catalogue graph, VoID and the
-schema.org Dataset, checked on the graphs (the shapes run over HTTP in
-tests/routes/test_catalog.py)."""
+"""publisher/catalog.py (with catalog_terms.py), void.py and schema_dataset.py: the
+catalogue graph, VoID and the schema.org Dataset, checked on the graphs (the shapes run over
+HTTP in tests/routes/test_catalog.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import rdflib
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF
 
-from publisher import catalog, conformance, schema_dataset, void
+from publisher import catalog, catalog_terms, conformance, schema_dataset, void
 from publisher.config import Settings
 from publisher.dumps import DumpSet, write_dumps
 from publisher.harvest import iri_problem
@@ -33,18 +33,18 @@ def test_one_catalogue_with_cc0_publisher_and_dataset(built) -> None:  # type: i
     settings, _store, _dumps, g = built
     cat = rdflib.URIRef(settings.iri("catalog"))
     assert set(g.subjects(RDF.type, DCAT.Catalog)) == {cat}
-    assert set(g.objects(cat, DCTERMS.license)) == {rdflib.URIRef(catalog.CC0)}
+    assert set(g.objects(cat, DCTERMS.license)) == {rdflib.URIRef(catalog_terms.CC0)}
     assert set(g.objects(cat, DCAT.dataset)) == {rdflib.URIRef(settings.iri(catalog.DATASET_PATH))}
-    assert set(g.objects(None, DCTERMS.publisher)) == {rdflib.URIRef(catalog.PUBLISHER)}
+    assert set(g.objects(None, DCTERMS.publisher)) == {rdflib.URIRef(catalog_terms.PUBLISHER)}
 
 
 def test_publisher_described_once_and_apart_from_the_contact(built) -> None:  # type: ignore[no-untyped-def]
     _settings, _store, _dumps, g = built
-    agent = rdflib.URIRef(catalog.PUBLISHER)
+    agent = rdflib.URIRef(catalog_terms.PUBLISHER)
     assert {FOAF.Agent, FOAF.Organization} <= set(g.objects(agent, RDF.type))
     assert {(n.language, str(n)) for n in g.objects(agent, FOAF.name)} == {
         ("sv", "Uppsala kommun"), ("en", "Uppsala Municipality")}
-    assert set(g.objects(agent, DCTERMS.type)) == {rdflib.URIRef(catalog.LOCAL_AUTHORITY)}
+    assert set(g.objects(agent, DCTERMS.type)) == {rdflib.URIRef(catalog_terms.LOCAL_AUTHORITY)}
     contacts = set(g.objects(None, DCAT.contactPoint))
     assert len(contacts) == 1 and agent not in contacts
 
@@ -124,7 +124,7 @@ def test_schema_dataset_meets_google_requirements(built) -> None:  # type: ignor
         data = schema_dataset.schema_dataset_jsonld(settings, store, lang, dumps)
         assert data["@type"] == "Dataset" and data["name"]
         assert 50 <= len(data["description"]) <= 5000
-        assert data["license"] == catalog.CC0 and data["creator"]["name"]
+        assert data["license"] == catalog_terms.CC0 and data["creator"]["name"]
         assert data["keywords"] and data["spatialCoverage"] and data["temporalCoverage"]
         for item in data["distribution"]:
             assert item["@type"] == "DataDownload"
