@@ -1,9 +1,11 @@
 """The whole dataset as files: one dump per format, written once per store version. Pure.
 
 A dump is every triple the store holds (data + ontology, the union of the named graphs,
-each triple once), serialized deterministically by render/rdf.py, so the bytes are the
-same in every process while the data is unchanged. N-Triples is also written gzipped
-with a fixed header (no file name, mtime 0), so its bytes are reproducible too.
+each triple once), its blank nodes named by RDF Dataset Canonicalization (RDFC-1.0: each
+load of the same files gives them new labels), serialized deterministically by
+render/rdf.py, so the bytes depend on the data alone: the same in every process and after
+a restart while the data is unchanged. N-Triples is also written gzipped with a fixed
+header (no file name, mtime 0), so its bytes are reproducible too.
 
 Files live in ``<cache dir>/dumps-<store version>/``; a new version of the data writes a
 new folder, so a file is never rewritten under a reader. Each file's byte size and
@@ -112,6 +114,14 @@ def cache_root(settings: Settings) -> Path:
         Path(tempfile.gettempdir()) / "publisher-cache"
 
 
+def canonical(triples: Iterable[ox.Triple]) -> list[ox.Triple]:
+    """The triples with their blank nodes renamed by RDFC-1.0 (the W3C's RDF Dataset
+    Canonicalization), so that their labels depend on the graph, not on the load."""
+    dataset = ox.Dataset(ox.Quad(t.subject, t.predicate, t.object) for t in triples)
+    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    return [quad.triple for quad in dataset]
+
+
 def serialize_dump(triples: Iterable[ox.Triple], dump: DumpFormat, base: str) -> bytes:
     """The bytes of one dump. Deterministic: sorted triples, fixed gzip header."""
     fmt = dump.rdf_format
@@ -162,7 +172,7 @@ def write_dumps(store: Store, settings: Settings,
     found = _read_manifest(manifest, folder)
     if found is None:
         folder.mkdir(parents=True, exist_ok=True)
-        triples = list(store.all_triples())
+        triples = canonical(store.all_triples())
         found = []
         for dump in DUMP_FORMATS:
             if progress is not None:
