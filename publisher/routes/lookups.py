@@ -153,20 +153,17 @@ async def _pooled(scope: Scope, receive: Receive, send: Send, template: tuple[He
                   runtime: Any, found: Pooled, evaluation: QueryEvaluation,
                   started: float) -> None:
     """Send the pool's answer, whole or streamed, as the route does (routes.sparql.answer)."""
-    tag = etag(found.key) if found.key is not None else None
+    if found.key is None:
+        tag, chunks = None, evaluation.chunks()
+    else:
+        tag = etag(found.key)
+        chunks = route.kept_chunks(runtime.results, found.key, evaluation, found.content_type)
     if evaluation.whole is not None:
-        if found.key is not None and not evaluation.truncated:
-            runtime.results.put(found.key, Answer(evaluation.whole, found.content_type))
         await _answer(scope, send, template, Found(evaluation.whole, evaluation.truncated, tag),
                       False, started)
         return
-    chunks = evaluation.chunks()
-    if found.key is not None and not evaluation.truncated:
-        chunks = runtime.results.keep(found.key, chunks, found.content_type)
-    headers = [*template, (b"x-sparql-truncated", b"true" if evaluation.truncated else b"false")]
-    if tag is not None:
-        headers.append((b"etag", tag.encode("latin-1")))
-    await send_stream(scope, receive, send, headers, chunks, PATH, started)
+    await send_stream(scope, receive, send, _headers(template, evaluation.truncated, tag),
+                      chunks, PATH, started)
 
 
 #: (method, has a query string) of the requests the door takes
@@ -269,8 +266,14 @@ def _recorder(send: Send, templates: dict[tuple[Any, ...], Any],
 async def _answer(scope: Scope, send: Send, template: tuple[Header, ...], found: Found,
                   compressed: bool, started: float) -> None:
     body = gzip.compress(found.body, compresslevel=9) if compressed else found.body
-    headers = [*template, (b"content-length", str(len(body)).encode()),
-               (b"x-sparql-truncated", b"true" if found.truncated else b"false")]
-    if found.etag is not None:
-        headers.append((b"etag", found.etag.encode("latin-1")))
+    headers = [*_headers(template, found.truncated, found.etag),
+               (b"content-length", str(len(body)).encode())]
     await send_whole(scope, send, 200, headers, body, PATH, started)
+
+
+def _headers(template: tuple[Header, ...], truncated: bool, tag: str | None) -> list[Header]:
+    """A kind's headers with those of this one answer (but its length)."""
+    headers = [*template, (b"x-sparql-truncated", b"true" if truncated else b"false")]
+    if tag is not None:
+        headers.append((b"etag", tag.encode("latin-1")))
+    return headers

@@ -100,10 +100,7 @@ async def send_whole(scope: Scope, send: Send, status: int, headers: Iterable[He
     """Send a whole answer from outside the framework, with what the middlewares it skips
     would have added: a request id (``ResponseHeaders``), the request counted in the
     metrics and written to the access log under ``route`` (``Observe``)."""
-    ident = request_id(scope)
-    scope.setdefault("state", {})["request_id"] = ident
-    await send({"type": "http.response.start", "status": status,
-                "headers": [*headers, (b"x-request-id", ident.encode("latin-1"))]})
+    await send(_start(scope, status, headers))
     await send({"type": "http.response.body", "body": body, "more_body": False})
     _observed(scope, status, len(body), route, started)
 
@@ -112,13 +109,10 @@ async def send_stream(scope: Scope, receive: Receive, send: Send, headers: Itera
                       chunks: AsyncIterator[bytes], route: str, started: float) -> None:
     """``send_whole`` for a 200 answer sent as it comes: ``chunks`` is read until it ends or
     the client goes away (then it is closed, and what produces it stops)."""
-    ident = request_id(scope)
-    scope.setdefault("state", {})["request_id"] = ident
     gone = asyncio.ensure_future(_disconnect(receive))
     size = 0
     try:
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [*headers, (b"x-request-id", ident.encode("latin-1"))]})
+        await send(_start(scope, 200, headers))
         async for chunk in chunks:
             if gone.done():
                 break
@@ -130,6 +124,14 @@ async def send_stream(scope: Scope, receive: Receive, send: Send, headers: Itera
         gone.cancel()
         await chunks.aclose()  # type: ignore[attr-defined]
     _observed(scope, 200, size, route, started)
+
+
+def _start(scope: Scope, status: int, headers: Iterable[Header]) -> Message:
+    """The response head, with the request id ``ResponseHeaders`` would have added."""
+    ident = request_id(scope)
+    scope.setdefault("state", {})["request_id"] = ident
+    return {"type": "http.response.start", "status": status,
+            "headers": [*headers, (b"x-request-id", ident.encode("latin-1"))]}
 
 
 async def _disconnect(receive: Receive) -> None:

@@ -187,13 +187,22 @@ async def answer(request: Request, store: Store, pool: QueryExecutor, job: Job,
         return Response(found.body, media_type=found.content_type, headers=headers)
     evaluation = await pool.evaluate(job)
     headers["X-SPARQL-Truncated"] = "true" if evaluation.truncated else "false"
+    return _response(evaluation, kept_chunks(cache, key, evaluation, content_type),
+                     content_type, headers)
+
+
+def kept_chunks(cache: ResultCache, key: str, evaluation: QueryEvaluation,
+                content_type: str) -> AsyncIterator[bytes]:
+    """The evaluation's body, its complete answer kept in the result cache under ``key``:
+    at once when it came whole, else once it has streamed to the end. A truncated answer is
+    not kept. (The door keeps a GET's answer with it too: routes/lookups.py.)"""
     chunks = evaluation.chunks()
     if not evaluation.truncated:
         if evaluation.whole is not None:
             cache.put(key, Answer(evaluation.whole, content_type))
         else:
             chunks = cache.keep(key, chunks, content_type)
-    return _response(evaluation, chunks, content_type, headers)
+    return chunks
 
 
 def _response(evaluation: QueryEvaluation, chunks: AsyncIterator[bytes], content_type: str,
