@@ -67,10 +67,8 @@ def tokens(text: str) -> tuple[Token, ...]:
     """The query's tokens without whitespace and comments (an unclosed string is one
     ``other`` token per character, and the engine's parser will report it). A short text
     is lexed once however many checks read it (the refusals, the worker's column order and
-    LIMIT, publisher.lookup): the last ``_MEMO`` are kept."""
-    if len(text) <= _MEMO_CHARS:
-        return _memo_tokens(text)
-    return _lex(text)
+    LIMIT, publisher.lookup): ``memoised``."""
+    return memoised(_lex, text)
 
 
 def _lex(text: str) -> tuple[Token, ...]:
@@ -79,9 +77,9 @@ def _lex(text: str) -> tuple[Token, ...]:
                  if match.lastgroup not in ("ws", "comment"))
 
 
-_MEMO, _MEMO_CHARS = 128, 4000
+#: (check, short text) pairs ``memoised`` keeps, and how long a short text is
+_MEMO, _MEMO_CHARS = 512, 4000
 _T = TypeVar("_T")
-_memo_tokens = lru_cache(maxsize=_MEMO)(_lex)
 
 
 @dataclass(frozen=True)
@@ -170,14 +168,14 @@ def top_level_limit(text: str) -> int | None:
 
 
 def memoised(check: Callable[[str], _T], text: str) -> _T:
-    """``check(text)``, kept for the last ``_MEMO`` short texts (a query's text is read by
-    the door, the pool and the worker: publisher.lookup)."""
+    """``check(text)``, kept for the last ``_MEMO`` checks of a short text (a query's text
+    is lexed and checked by the door, the pool and the worker: publisher.lookup)."""
     if len(text) > _MEMO_CHARS:
         return check(text)
     return _memo_check(check, text)  # type: ignore[no-any-return]
 
 
-@lru_cache(maxsize=4 * _MEMO)
+@lru_cache(maxsize=_MEMO)
 def _memo_check(check: Callable[[str], Any], text: str) -> Any:
     return check(text)
 
