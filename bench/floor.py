@@ -1,14 +1,15 @@
-"""The HTTP server's own floor: what uvicorn (h11) gives an ASGI app that does nothing.
+"""The HTTP server's own floor: what uvicorn gives an ASGI app that does nothing.
 
     python bench/floor.py --triples 1000000
 
-Starts ``uvicorn --http h11`` (as the publisher and the FastAPI ceiling run) with a raw ASGI
-app that reads the request body and answers the small SELECT's recorded answer, pinned and
-measured like run.py's small SELECT (wrk, 32 connections): once with the publisher's POST
-and once with a GET. Neither FastAPI nor the store is involved, so the difference between
-this and the publisher's small SELECT is what routing, checking and evaluating the query
-cost (bench/RESULTS.md). Needs run.py's ceiling bodies for that scale (``bench/.work/N/
-ceiling/small.srj``), which any run.py run at that scale writes.
+Starts uvicorn with a raw ASGI app that reads the request body and answers the small
+SELECT's recorded answer, pinned and measured like run.py's small SELECT (wrk, 32
+connections): once with the publisher's POST and once with a GET; first with httptools (as
+the publisher, publisher/http_server.py, and the FastAPI ceiling run), then with h11 (which
+they ran before, for comparison). Neither FastAPI nor the store is involved, so the
+difference between this and the publisher's small SELECT is what routing, checking and
+evaluating the query cost (bench/RESULTS.md). Needs run.py's ceiling bodies for that scale
+(``bench/.work/N/ceiling/small.srj``), which any run.py run at that scale writes.
 """
 
 from __future__ import annotations
@@ -46,23 +47,26 @@ def main() -> None:
     args = parser.parse_args()
     bench = Bench(args.triples, set(), args.seconds)
     body = WORK / str(args.triples) / "ceiling" / "small.srj"
-    port = peers.free_port()
-    command = peers.pinned([sys.executable, "-m", "uvicorn", "floor:app", "--port", str(port),
-                            "--log-level", "warning", "--no-access-log", "--http", "h11"])
-    env = {"BENCH_FLOOR_BODY": str(body), "PYTHONPATH": str(peers.ROOT / "bench")}
-    running = peers.launch("floor", command, port, "/", bench.work / "floor.log", env,
-                           peers.ROOT / "bench")
-    try:
-        post = ("POST", "/sparql", {"Accept": JSON_RESULTS, "Content-Type":
-                                    "application/x-www-form-urlencoded"},
-                w.form(query(SMALL, bench.cities)))
-        bench.put("small SELECT c32 (POST)", "uvicorn floor", bench.wrk(port, "floor-post",
-                                                                         [post], 32))
-        bench.put("small SELECT c32 (GET)", "uvicorn floor", bench.wrk(
-            port, "floor-get", [("GET", "/sparql", {"Accept": JSON_RESULTS}, "")], 32))
-    finally:
-        running.stop()
-
+    for http in ("httptools", "h11"):
+        port = peers.free_port()
+        command = peers.pinned([sys.executable, "-m", "uvicorn", "floor:app", "--port",
+                                str(port), "--log-level", "warning", "--no-access-log",
+                                "--http", http])
+        env = {"BENCH_FLOOR_BODY": str(body), "PYTHONPATH": str(peers.ROOT / "bench")}
+        running = peers.launch("floor", command, port, "/", bench.work / "floor.log", env,
+                               peers.ROOT / "bench")
+        peer = f"uvicorn floor ({http})"
+        try:
+            post = ("POST", "/sparql", {"Accept": JSON_RESULTS, "Content-Type":
+                                        "application/x-www-form-urlencoded"},
+                    w.form(query(SMALL, bench.cities)))
+            bench.put("small SELECT c32 (POST)", peer,
+                      bench.wrk(port, f"floor-post-{http}", [post], 32))
+            bench.put("small SELECT c32 (GET)", peer, bench.wrk(
+                port, f"floor-get-{http}", [("GET", "/sparql", {"Accept": JSON_RESULTS}, "")],
+                32))
+        finally:
+            running.stop()
 
 if __name__ == "__main__":
     main()

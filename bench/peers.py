@@ -153,7 +153,7 @@ def ceiling_start(bodies: Path, work: Path) -> Running:
     port = free_port()
     command = pinned([sys.executable, "-m", "uvicorn", "--factory", "ceiling:create_app",
                       "--port", str(port), "--log-level", "warning", "--no-access-log",
-                      "--http", "h11"])
+                      "--http", "httptools"])  # as the publisher (http_server.py)
     return launch("fastapi", command, port, "/" + sorted(os.listdir(bodies))[0],
                   work / "ceiling.log", {"BENCH_CEILING_DIR": str(bodies),
                                          "PYTHONPATH": str(ROOT / "bench")}, ROOT / "bench")

@@ -186,12 +186,20 @@ def _serve(args: argparse.Namespace) -> int:
     # uvicorn re-raises SIGTERM after its graceful shutdown; this makes that a clean exit 0
     signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level=args.log_level, proxy_headers=False, log_config=None,
-                access_log=False,  # routes/ops.py writes the access log, with request ids
-                http="h11", h11_max_incomplete_event_size=settings.max_header_bytes,
-                limit_concurrency=settings.max_connections,
-                timeout_graceful_shutdown=int(settings.shutdown_grace + 0.5))
+                log_config=None, **_server_options(settings, args))
     return 0
+
+
+def _server_options(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
+    """uvicorn's options, for one server process or several."""
+    from publisher.http_server import BoundedHttpTools  # noqa: PLC0415
+
+    return {"log_level": args.log_level, "proxy_headers": False,
+            "access_log": False,  # routes/ops.py writes the access log, with request ids
+            "http": BoundedHttpTools,  # httptools, the request head bounded (http_server.py)
+            "h11_max_incomplete_event_size": settings.max_header_bytes,  # that bound
+            "limit_concurrency": settings.max_connections,
+            "timeout_graceful_shutdown": int(settings.shutdown_grace + 0.5)}
 
 
 def _exit_cleanly(signum: int, frame: Any) -> None:
@@ -214,11 +222,8 @@ def _serve_workers(settings: Settings, args: argparse.Namespace) -> int:
     for field in fields(Settings):
         value = getattr(settings, field.name)
         os.environ[f"PUBLISHER_{field.name.upper()}"] = str(value)
-    return multiprocess.serve(args.workers, settings.host, settings.port, dict(
-        log_level=args.log_level, proxy_headers=False, access_log=False, http="h11",
-        h11_max_incomplete_event_size=settings.max_header_bytes,
-        limit_concurrency=settings.max_connections,
-        timeout_graceful_shutdown=int(settings.shutdown_grace + 0.5)))
+    return multiprocess.serve(args.workers, settings.host, settings.port,
+                              _server_options(settings, args))
 
 
 def _push(args: argparse.Namespace) -> int:

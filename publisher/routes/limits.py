@@ -2,7 +2,7 @@
 (else 431) and ``max_request_body`` bytes of body (else 413); and a query string that is
 not UTF-8 is a 400 here, before any route (or error page) tries to decode it.
 
-Headers: the server (uvicorn's h11, cli.py) already refuses a header block that keeps
+Headers: the server (publisher/http_server.py) already refuses a header block that keeps
 growing past ``max_header_bytes`` without ending; one that arrives whole is measured here.
 
 A declared ``Content-Length`` over the limit is answered at once, before the route runs and

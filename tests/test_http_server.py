@@ -1,0 +1,122 @@
+"""publisher/http_server.py: the server's httptools protocol bounds an unfinished request
+head (431), and otherwise parses what h11 did: heads in pieces, keep-alive, pipelining,
+bodies. Through a real ``publisher serve`` on a raw socket."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import Server
+
+LIMIT = 16_384  # Settings.max_header_bytes
+
+
+@pytest.fixture()
+def connection(server: Server) -> Iterator[socket.socket]:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        yield sock
+
+
+def _responses(sock: socket.socket, count: int) -> list[tuple[bytes, bytes]]:
+    """``count`` responses (status line, body) read off the connection; each has a
+    Content-Length."""
+    found, data = [], b""
+    while len(found) < count:
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            assert chunk, f"closed after {len(found)} responses: {data[:200]!r}"
+            data += chunk
+        head, _, data = data.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        length = next(int(line.split(b":")[1]) for line in lines[1:]
+                      if line.lower().startswith(b"content-length:"))
+        while len(data) < length:
+            data += sock.recv(65536)
+        found.append((lines[0], data[:length]))
+        data = data[length:]
+    return found
+
+
+def _closed(sock: socket.socket) -> bool:
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+
+
+def test_a_head_that_keeps_growing_is_refused_with_431_and_closed(
+        server: Server, connection: socket.socket) -> None:
+    connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+    sent = 0
+    try:
+        for _ in range(100):  # 100 KB of header lines, never ending the block
+            connection.sendall(b"X-Drip: " + b"a" * 1000 + b"\r\n")
+            sent += 1
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    assert sent == 100  # the server read on and dropped the rest: no reset
+    (status, body), = _responses(connection, 1)
+    assert status == b"HTTP/1.1 431 Request Header Fields Too Large"
+    problem = json.loads(body)
+    assert problem["status"] == 431 and problem["limit"] == LIMIT
+    assert problem["type"].endswith("/headers-too-large")
+    assert _closed(connection)
+    assert server.process.poll() is None
+
+
+def test_a_head_under_the_limit_may_come_in_many_pieces(connection: socket.socket) -> None:
+    connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+    for _ in range(12):  # 12 KB, a read at a time
+        connection.sendall(b"X-Piece: " + b"a" * 1000 + b"\r\n")
+    connection.sendall(b"\r\n")
+    (status, _), = _responses(connection, 1)
+    assert status == b"HTTP/1.1 200 OK"
+
+
+def test_the_count_starts_again_with_each_request(connection: socket.socket) -> None:
+    """40 requests of 1 KB heads on one connection: 40 KB in all, none refused."""
+    for _ in range(40):
+        connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * 1000
+                           + b"\r\n\r\n")
+        (status, _), = _responses(connection, 1)
+        assert status == b"HTTP/1.1 200 OK"
+
+
+def test_pipelined_requests_are_answered_in_order(connection: socket.socket) -> None:
+    ask = b"ASK { ?s ?p ?o }"
+    connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                       b"POST /sparql HTTP/1.1\r\nHost: x\r\nAccept: application/sparql-results"
+                       b"+json\r\nContent-Type: application/sparql-query\r\nContent-Length: "
+                       + str(len(ask)).encode() + b"\r\n\r\n" + ask
+                       + b"GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n")
+    found = _responses(connection, 3)
+    assert [status.split(b" ")[1] for status, _ in found] == [b"200", b"200", b"404"]
+    assert json.loads(found[1][1])["boolean"] is True
+
+
+def test_a_body_larger_than_the_head_limit_is_no_head(connection: socket.socket) -> None:
+    """A 19 KB query (a comment, then ASK; the query limit is 20,000 characters), sent in
+    pieces after its head."""
+    body = b"#" + b"x" * 19_000 + b"\nASK { ?s ?p ?o }"
+    connection.sendall(b"POST /sparql HTTP/1.1\r\nHost: x\r\nAccept: application/sparql-"
+                       b"results+json\r\nContent-Type: application/sparql-query\r\n"
+                       b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n")
+    for start in range(0, len(body), 1024):
+        connection.sendall(body[start:start + 1024])
+    (status, answer), = _responses(connection, 1)
+    assert status == b"HTTP/1.1 200 OK", answer
+    assert json.loads(answer)["boolean"] is True
+
+
+def test_a_malformed_request_is_400_and_the_server_stays_up(
+        server: Server, connection: socket.socket) -> None:
+    connection.sendall(b"GET /healthz HTTP/1.1\r\nHost x\r\n\r\n")  # no colon
+    assert connection.recv(65536).startswith(b"HTTP/1.1 400 ")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as again:
+        again.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        (status, _), = _responses(again, 1)
+        assert status == b"HTTP/1.1 200 OK"
