@@ -18,6 +18,10 @@ everything else, takes a POST (form or application/sparql-query, body read here)
 A GET's answer has the route's ETag, is read from and kept in the result cache as the route
 does, and Replay records it like any other.
 
+What the checks make of a request (the job, or that the route is to answer it) is kept per
+Runtime by the request's text, media type, Accept and data version (``_prepared``): a
+repeated query is evaluated again, but not read, checked and negotiated again.
+
 Its headers are the app's own: the first answer the full path gives to a request of the
 same kind (method, the headers a representation varies on, ``replay.VARY_ON``, of which
 Accept-Encoding only as whether it takes gzip, and whether the body is gzipped) is kept as
@@ -42,6 +46,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qsl
 
+from cachetools import LRUCache
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from publisher import lookup, sparql
@@ -58,6 +63,8 @@ from publisher.workers import WorkerPool
 PATH = "/sparql"
 MAX_BODY = 4000     # bytes: a longer query is no look-up (and is lexed without the memo)
 TEMPLATES = 64      # header templates kept per Runtime (one per kind of client, in practice)
+PREPARED = 256      # requests kept checked per Runtime (_prepared)
+MAX_ACCEPT = 512    # bytes of an Accept header a kept request may have
 _ACCEPT_ENCODING = VARY_ON.index(b"accept-encoding")
 #: headers of one answer, not of its kind
 _OWN = frozenset({b"content-length", b"x-sparql-truncated", b"etag", b"x-request-id",
@@ -73,9 +80,10 @@ class Found:
 
 
 @dataclass(frozen=True)
-class Pooled:
-    """A query for the pool (a worker, or a long look-up begun here): evaluated when the door
-    answers it, whole or streamed."""
+class Prepared:
+    """A checked query: the job the route would make of it (``_prepared``). ``_evaluate``
+    returns it for the pool (a worker, or a long look-up begun here), which evaluates it
+    when the door answers, whole or streamed."""
     job: Job
     content_type: str
     key: str | None     # a GET's result-cache key
@@ -110,7 +118,7 @@ class Lookups:
         runtime = state._state.get("runtime")  # the newest: the one the route would use
         found = _evaluate(scope, state, runtime, body)
         gzip_accepted = b"gzip" in key[2 + _ACCEPT_ENCODING]
-        if found is None or (isinstance(found, Pooled) and gzip_accepted):
+        if found is None or (isinstance(found, Prepared) and gzip_accepted):
             # the route's: what it words, or compresses as it streams
             _tried(scope, found)
             await self.app(scope, receive, send)
@@ -143,14 +151,14 @@ class Lookups:
         await _pooled(scope, receive, send, template, runtime, found, evaluation, started)
 
 
-def _tried(scope: Scope, found: Found | Pooled | None) -> None:
+def _tried(scope: Scope, found: Found | Prepared | None) -> None:
     """Tell the route that the server has tried (and left to a worker) the look-up."""
-    if isinstance(found, Pooled) and not found.job.here:
+    if isinstance(found, Prepared) and not found.job.here:
         scope.setdefault("state", {})[route.TRIED] = True
 
 
 async def _pooled(scope: Scope, receive: Receive, send: Send, template: tuple[Header, ...],
-                  runtime: Any, found: Pooled, evaluation: QueryEvaluation,
+                  runtime: Any, found: Prepared, evaluation: QueryEvaluation,
                   started: float) -> None:
     """Send the pool's answer, whole or streamed, as the route does (routes.sparql.answer)."""
     if found.key is None:
@@ -202,24 +210,72 @@ def _handing_on(messages: list[Message], receive: Receive) -> Receive:
     return again
 
 
-def _evaluate(scope: Scope, state: Any, runtime: Any, body: bytes) -> Found | Pooled | None:
+def _evaluate(scope: Scope, state: Any, runtime: Any, body: bytes) -> Found | Prepared | None:
     """The answer the route would give when the server has it or evaluates it itself, the
     job for the pool when a worker evaluates it (or the server begins it), or None when the
     route is to answer."""
-    settings = state.settings
+    prepared = _prepared(scope, state, runtime, body)
+    if prepared is None:
+        return None
+    job, key = prepared.job, prepared.key
+    try:
+        if key is not None:
+            # (peeked: a hit or miss is counted by whoever answers, the door or the route)
+            kept = runtime.results.peek(key)
+            if kept is not None:
+                return Found(kept.body, False, etag(key), kept=True)
+        if lookup.long_lookup(job.query, job.max_rows):
+            return prepared  # begun here, streamed
+        answer = runtime.pool.evaluate_here(job)
+        if answer is None:  # no look-up, or longer than the server answers: a worker's
+            return replace(prepared, job=replace(job, here=False))
+        if key is None:
+            return Found(answer.body, answer.truncated, None)
+        if not answer.truncated:
+            runtime.results.put(key, Answer(answer.body, prepared.content_type))
+        return Found(answer.body, answer.truncated, etag(key))
+    except PublisherError:
+        return None  # the full path words the error
+
+
+def _prepared(scope: Scope, state: Any, runtime: Any, body: bytes) -> Prepared | None:
+    """The job the route would make of the request, or None when the route is to answer it. Kept per Runtime for
+    ``PREPARED`` requests, by everything it depends on: the query string or the body and
+    its media type, Accept (up to ``MAX_ACCEPT`` bytes) and the data version; reading the
+    form, checking the query and negotiating cost more than the engine's look-up."""
     headers = dict(scope["headers"])
-    accept = headers[b"accept"].decode("latin-1") if b"accept" in headers else None
+    accept = headers.get(b"accept")
     get = scope["method"] == "GET"
+    content_type = None if get else headers.get(b"content-type", b"")
+    memo_key = (scope["query_string"] if get else body, content_type, accept,
+                runtime.store.version)
+    memo: LRUCache[tuple[Any, ...], Prepared | None] | None = runtime.caches.get("prepared")
+    if memo is None:
+        memo = runtime.caches.setdefault("prepared", LRUCache(PREPARED))
+    try:
+        return memo[memo_key]
+    except KeyError:
+        pass
+    found = _prepare(state, runtime, get, body, content_type, accept, scope["query_string"])
+    if accept is None or len(accept) <= MAX_ACCEPT:
+        memo[memo_key] = found
+    return found
+
+
+def _prepare(state: Any, runtime: Any, get: bool, body: bytes, content_type: bytes | None,
+             accept_header: bytes | None, query_string: bytes) -> Prepared | None:
+    settings = state.settings
+    accept = accept_header.decode("latin-1") if accept_header is not None else None
     try:
         if get:
             # read as the route reads it (Starlette's QueryParams): latin-1, then %-escapes
-            params = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+            params = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
             if len(params) != 1 or params[0][0] != "query":
                 return None
             protocol = sparql.read_request("GET", params, None, b"")
         else:
-            content_type = headers.get(b"content-type", b"").decode("latin-1")
-            protocol = sparql.read_request("POST", (), content_type, body)
+            protocol = sparql.read_request("POST", (), (content_type or b"").decode("latin-1"),
+                                           body)
         if protocol.query is None or protocol.format or route.wants_page(protocol, accept):
             return None
         parsed = sparql.parse_query(protocol, settings.max_query_length,
@@ -229,21 +285,7 @@ def _evaluate(scope: Scope, state: Any, runtime: Any, body: bytes) -> Found | Po
         fmt = route.result_format(None, accept, parsed.results_kind)
         job = route.results_job(parsed, fmt, settings)
         key = route.result_key(runtime.store, job) if get else None
-        if key is not None:
-            # (peeked: a hit or miss is counted by whoever answers, the door or the route)
-            kept = runtime.results.peek(key)
-            if kept is not None:
-                return Found(kept.body, False, etag(key), kept=True)
-        if lookup.long_lookup(job.query, job.max_rows):
-            return Pooled(job, fmt.content_type, key)  # begun here, streamed
-        answer = runtime.pool.evaluate_here(job)
-        if answer is None:  # no look-up, or longer than the server answers: a worker's
-            return Pooled(replace(job, here=False), fmt.content_type, key)
-        if key is None:
-            return Found(answer.body, answer.truncated, None)
-        if not answer.truncated:
-            runtime.results.put(key, Answer(answer.body, fmt.content_type))
-        return Found(answer.body, answer.truncated, etag(key))
+        return Prepared(job, fmt.content_type, key)
     except PublisherError:
         return None  # the full path words the error
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,8 +16,9 @@ from fastapi.testclient import TestClient
 
 from publisher import lookup
 from publisher.app import create_app
+from publisher.config import Settings
 from publisher.routes.lookups import Lookups
-from tests.conftest import Server
+from tests.conftest import ROOT, Server
 from tests.routes.conftest import mini_settings
 
 PER_REQUEST = {"x-request-id", "date", "server"}
@@ -155,6 +157,65 @@ def test_anything_else_reaches_the_app_with_its_body(door: Door, kwargs: dict[st
             assert len(response.json()["results"]["bindings"]) >= 2
         if status >= 400:
             assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_kept_check_is_one_request_kinds_own(door: Door) -> None:
+    """The door keeps its checks of a request (``_prepared``) by text, media type and
+    Accept: one query asked in turn for four formats and by both POST media types is
+    answered in what each request asked for, at the door once each kind has a template."""
+    formats = {JSON_RESULTS: "application/sparql-results+json",
+               "application/sparql-results+xml": "application/sparql-results+xml",
+               "text/csv": "text/csv", "text/tab-separated-values": "text/tab-separated-values"}
+    for lap in range(3):
+        for accept, media_type in formats.items():
+            for kwargs in ({"data": {"query": LOOKUP}},
+                           {"content": LOOKUP,
+                            "headers": {"Content-Type": "application/sparql-query"}}):
+                headers = {**kwargs.pop("headers", {}), "Accept": accept}  # type: ignore[dict-item]
+                response, at_door = door.post(headers=headers, **kwargs)
+                assert response.status_code == 200
+                assert response.headers["content-type"].startswith(media_type)
+                assert at_door or lap == 0
+    bad = {"data": {"query": LOOKUP + " }"}}
+    for _ in range(2):  # a refused request is kept as one the route words
+        response, at_door = door.post(**bad)
+        assert response.status_code == 400 and not at_door
+    form = "query=ASK%20%7B%20%3Fs%20%3Fp%20%3Fo%20%7D"  # the same bytes, read two ways
+    for _ in range(2):
+        for media_type, status in (("application/x-www-form-urlencoded", 200),
+                                   ("application/sparql-query", 400)):
+            response, _ = door.post(content=form, headers={"Content-Type": media_type})
+            assert response.status_code == status, response.text
+
+
+def test_a_kept_check_follows_the_data(tmp_path: Any) -> None:
+    """FROM may name only a graph of the store: a check kept under one data version is not
+    used under the next (a data file renamed, so its graph is gone)."""
+    for folder in ("data", "ontology"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    settings = Settings(data_dir=tmp_path / "data", ontology_dir=tmp_path / "ontology")
+    query = ("SELECT ?name FROM <https://data.uppsala.se/graph/data/eurocities> WHERE { "
+             "<https://data.uppsala.se/id/organization/eurocities> <http://schema.org/name> "
+             "?name }")
+    sent = {"data": {"query": query}, "headers": {"Accept-Encoding": "identity"}}
+    with TestClient(create_app(settings), base_url="https://data.uppsala.se") as client:
+        door = Door(client)
+        for lap in range(2):
+            found, at_door = door.post(**sent)
+            assert found.json()["results"]["bindings"] == [
+                {"name": {"type": "literal", "value": "Eurocities"}}]
+            assert at_door == (lap > 0)
+        (tmp_path / "data" / "eurocities.ttl").rename(tmp_path / "data" / "networks.ttl")
+        state = client.app.state  # type: ignore[attr-defined]
+        assert client.portal.call(state.reloader.reload, "request") is True
+        other = {"data": {"query": query.replace("eurocities>", "networks>", 1)},
+                 "headers": {"Accept-Encoding": "identity"}}
+        for lap in range(2):  # a new Runtime: the kind's headers are recorded again
+            found, at_door = door.post(**other)
+            assert found.status_code == 200 and at_door == (lap > 0)
+        refused, _ = door.post(**sent)
+        assert refused.status_code == 400, refused.text
+        assert "graph/data/eurocities" in refused.json()["detail"]
 
 
 @pytest.mark.parametrize("headers", [
