@@ -42,6 +42,8 @@ class Metrics:
         """``cache_counts(name)``: hits and misses of the Runtime's cache ``name``
         ("documents" or "responses") so far."""
         self.registry = CollectorRegistry(auto_describe=True)
+        #: (route template, method, status) -> its request counter and latency histogram
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self.requests = Counter("publisher_requests", "Answered requests.",
                                 ["route", "method", "status"], registry=self.registry)
         self.latency = Histogram("publisher_request_seconds", "Time to answer, to the last "
@@ -64,8 +66,13 @@ class Metrics:
             lambda: cache_counts("responses")))
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
-        self.requests.labels(route, method, str(status)).inc()
-        self.latency.labels(route).observe(seconds)
+        key = (route, method, status)
+        found = self._children.get(key)
+        if found is None:  # labels() takes a lock and builds a key: once per combination
+            found = self._children[key] = (self.requests.labels(route, method, str(status)),
+                                            self.latency.labels(route))
+        found[0].inc()
+        found[1].observe(seconds)
 
     def problem(self, slug: str, is_query: bool) -> None:
         self.problems.labels(slug).inc()

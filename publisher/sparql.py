@@ -141,7 +141,12 @@ def analyse(text: str, max_length: int, graphs: Iterable[str]) -> ParsedQuery:
 
 def star_order(text: str) -> tuple[str, ...]:
     """For ``SELECT *``: the variables in order of first appearance, which is how clients
-    (and the W3C tests) expect the columns; empty for an explicit projection."""
+    (and the W3C tests) expect the columns; empty for an explicit projection. Kept for a
+    short text (``memoised``)."""
+    return memoised(_star_order, text)
+
+
+def _star_order(text: str) -> tuple[str, ...]:
     toks = tokens(text)
     for i, tok in enumerate(toks):
         if tok.kind == "word" and tok.text.upper() == "SELECT":
