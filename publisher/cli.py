@@ -197,6 +197,7 @@ def _server_options(settings: Settings, args: argparse.Namespace) -> dict[str, A
     return {"log_level": args.log_level, "proxy_headers": False,
             "access_log": False,  # routes/ops.py writes the access log, with request ids
             "http": BoundedHttpTools,  # httptools, the request head bounded (http_server.py)
+            "loop": "auto",  # uvloop where installed (not on Windows), else asyncio
             "h11_max_incomplete_event_size": settings.max_header_bytes,  # that bound
             "limit_concurrency": settings.max_connections,
             "timeout_graceful_shutdown": int(settings.shutdown_grace + 0.5)}

@@ -270,6 +270,7 @@ class WorkerPool:
                     pass
                 finally:
                     loop.remove_reader(fd)
+                    os.set_blocking(fd, True)  # uvloop's add_reader made it non-blocking
             if worker.retired:
                 raise self._timeout()
             try:

@@ -98,7 +98,8 @@ def ours(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 # -- the same data from both serializers, through the worker pool ---------------------------
 
-def _pool_answers(store: OxigraphStore, queries: list[tuple[str, str]]) -> list[bytes]:
+def _pool_answers(store: OxigraphStore, queries: list[tuple[str, str]],
+                  loop_factory: Any = None) -> list[bytes]:
     async def run() -> list[bytes]:
         pool = WorkerPool(store, Settings(query_workers=1))
         pool.start()
@@ -113,7 +114,19 @@ def _pool_answers(store: OxigraphStore, queries: list[tuple[str, str]]) -> list[
         finally:
             await pool.close()
 
-    return asyncio.run(run())
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        return runner.run(run())
+
+
+def test_long_answers_arrive_whole_on_uvloop(store: OxigraphStore) -> None:
+    """The server runs on uvloop (cli.py), whose add_reader leaves a worker's socket
+    non-blocking: a message that has only partly arrived must still be read whole."""
+    uvloop = pytest.importorskip("uvloop")
+    queries = [(f"{SELECT} LIMIT {n}", fmt) for n in (2000, 1500) for fmt in ("json", "xml")]
+    expected = _pool_answers(store, queries)
+    assert min(len(body) for body in expected) > evaluate.CHUNK_BYTES  # several messages
+    for _ in range(3):
+        assert _pool_answers(store, queries, uvloop.new_event_loop) == expected
 
 
 def _xml(body: bytes) -> tuple[list[str], list[list[Any]]]:
