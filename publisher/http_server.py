@@ -2,9 +2,9 @@
 bounded.
 
 uvicorn offers two HTTP/1.1 parsers. h11, pure Python, bounds the head it buffers
-(``h11_max_incomplete_event_size``) but costs some 80 µs of a loopback request on this
+(``h11_max_incomplete_event_size``) but costs some 70 µs of a loopback request on this
 machine, more than the rest of a dereference or a look-up together; httptools, the llhttp
-parser in C that Node.js runs, costs about 25 µs (``bench/floor.py``) but buffers a head of
+parser in C that Node.js runs, costs about 20 µs (``bench/floor.py``) but buffers a head of
 any size: a client that keeps sending header lines without ending the block grows the
 server's memory without bound. ``BoundedHttpTools`` is uvicorn's httptools protocol with
 that bound, as Node.js puts it around the same parser: it counts the bytes received while a

@@ -239,10 +239,11 @@ def _evaluate(scope: Scope, state: Any, runtime: Any, body: bytes) -> Found | Pr
 
 
 def _prepared(scope: Scope, state: Any, runtime: Any, body: bytes) -> Prepared | None:
-    """The job the route would make of the request, or None when the route is to answer it. Kept per Runtime for
-    ``PREPARED`` requests, by everything it depends on: the query string or the body and
-    its media type, Accept (up to ``MAX_ACCEPT`` bytes) and the data version; reading the
-    form, checking the query and negotiating cost more than the engine's look-up."""
+    """The job the route would make of the request, or None when the route is to answer
+    it. Kept per Runtime for ``PREPARED`` requests, by everything it depends on: the query
+    string or the body and its media type, Accept (up to ``MAX_ACCEPT`` bytes) and the data
+    version; reading the form, checking the query and negotiating cost more than the
+    engine's look-up."""
     headers = dict(scope["headers"])
     accept = headers.get(b"accept")
     get = scope["method"] == "GET"
