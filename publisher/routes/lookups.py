@@ -6,7 +6,8 @@ inside this one cost three times that (bench/RESULTS.md), and a tenth of a milli
 every query a worker answers. This middleware, inside Replay (routes/replay.py) and outside
 everything else, takes a POST (form or application/sparql-query, body read here) or a GET
 ``?query=`` to /sparql, checks it with the route's own functions (``sparql.read_request``,
-``sparql.parse_query``, ``routes.sparql``'s negotiation, job and result key) and answers it:
+``sparql.parse_query``, ``routes.sparql``'s negotiation, job and result key: in
+routes/prepared.py) and answers it:
 
 * a look-up, with the pool's ``evaluate_here``;
 * any other SELECT or ASK, with the pool's ``evaluate``: a worker's answer, sent whole or
@@ -19,7 +20,7 @@ A GET's answer has the route's ETag, is read from and kept in the result cache a
 does, and Replay records it like any other.
 
 What the checks make of a request (the job, or that the route is to answer it) is kept per
-Runtime by the request's text, media type, Accept and data version (``_prepared``): a
+Runtime by the request's text, media type, Accept and data version (routes/prepared.py): a
 repeated query is evaluated again, but not read, checked and negotiated again.
 
 Its headers are the app's own: the first answer the full path gives to a request of the
@@ -44,27 +45,23 @@ import gzip
 import time
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import parse_qsl
 
-from cachetools import LRUCache
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from publisher import lookup, sparql
+from publisher import lookup
 from publisher.errors import HttpError, PublisherError
-from publisher.evaluate import Job
 from publisher.executor import QueryEvaluation
 from publisher.result_cache import Answer, etag
 from publisher.routes import sparql as route
 from publisher.routes.limits import chunked, content_length, head_size
 from publisher.routes.middleware import GZIP_MINIMUM
+from publisher.routes.prepared import Prepared, checked
 from publisher.routes.replay import VARY_ON, Header, request_key, send_stream, send_whole
 from publisher.workers import WorkerPool
 
 PATH = "/sparql"
 MAX_BODY = 4000     # bytes: a longer query is no look-up (and is lexed without the memo)
 TEMPLATES = 64      # header templates kept per Runtime (one per kind of client, in practice)
-PREPARED = 256      # requests kept checked per Runtime (_prepared)
-MAX_ACCEPT = 512    # bytes of an Accept header a kept request may have
 _ACCEPT_ENCODING = VARY_ON.index(b"accept-encoding")
 #: headers of one answer, not of its kind
 _OWN = frozenset({b"content-length", b"x-sparql-truncated", b"etag", b"x-request-id",
@@ -77,16 +74,6 @@ class Found:
     truncated: bool
     etag: str | None    # a GET's
     kept: bool = False  # read from the result cache
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A checked query: the job the route would make of it (``_prepared``). ``_evaluate``
-    returns it for the pool (a worker, or a long look-up begun here), which evaluates it
-    when the door answers, whole or streamed."""
-    job: Job
-    content_type: str
-    key: str | None     # a GET's result-cache key
 
 
 class Lookups:
@@ -104,17 +91,14 @@ class Lookups:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        body = b""
+        body: bytes | None = b""
         if scope["method"] == "POST":
             messages = await _read(receive)
             receive = _handing_on(messages, receive)
-            if messages[-1]["type"] != "http.request" or messages[-1].get("more_body", False):
-                await self.app(scope, receive, send)  # a disconnect: as it came, to the app
-                return
-            if not _evaluates_here(state):  # replaced by a reload while the body came
-                await self.app(scope, receive, send)
-                return
-            body = b"".join(m.get("body", b"") for m in messages)
+            body = _whole(messages, state)
+        if body is None:
+            await self.app(scope, receive, send)
+            return
         runtime = state._state.get("runtime")  # the newest: the one the route would use
         found = _evaluate(scope, state, runtime, body)
         gzip_accepted = b"gzip" in key[2 + _ACCEPT_ENCODING]
@@ -125,11 +109,7 @@ class Lookups:
             return
         compressed = isinstance(found, Found) and gzip_accepted \
             and len(found.body) >= GZIP_MINIMUM
-        # key: path, query string, VARY_ON; of Accept-Encoding only whether gzip is taken
-        # matters (clients send none, "identity", "gzip, deflate", "br;q=1, gzip;q=0.8"...)
-        vary: list[Any] = list(key[2:])
-        vary[_ACCEPT_ENCODING] = gzip_accepted
-        kind = (scope["method"], *vary, compressed)
+        kind = _kind(scope["method"], key, gzip_accepted, compressed)
         templates: dict[tuple[Any, ...], tuple[Header, ...]] = \
             runtime.caches.setdefault("lookup_headers", {})
         template = templates.get(kind)
@@ -149,6 +129,26 @@ class Lookups:
             await self.app(scope, receive, send)
             return
         await _pooled(scope, receive, send, template, runtime, found, evaluation, started)
+
+
+def _whole(messages: list[Message], state: Any) -> bytes | None:
+    """The body the messages hold, or None when they end in a disconnect (the app gets them
+    as they came) or the Runtime was replaced by a reload while the body came."""
+    if messages[-1]["type"] != "http.request" or messages[-1].get("more_body", False):
+        return None
+    if not _evaluates_here(state):
+        return None
+    return b"".join(m.get("body", b"") for m in messages)
+
+
+def _kind(method: str, key: tuple[bytes, ...], gzip_accepted: bool,
+          compressed: bool) -> tuple[Any, ...]:
+    """The kind of request whose answers share a header template. ``key`` is Replay's:
+    path, query string, VARY_ON; of Accept-Encoding only whether gzip is taken matters
+    (clients send none, "identity", "gzip, deflate", "br;q=1, gzip;q=0.8"...)."""
+    vary: list[Any] = list(key[2:])
+    vary[_ACCEPT_ENCODING] = gzip_accepted
+    return (method, *vary, compressed)
 
 
 def _tried(scope: Scope, found: Found | Prepared | None) -> None:
@@ -214,7 +214,7 @@ def _evaluate(scope: Scope, state: Any, runtime: Any, body: bytes) -> Found | Pr
     """The answer the route would give when the server has it or evaluates it itself, the
     job for the pool when a worker evaluates it (or the server begins it), or None when the
     route is to answer."""
-    prepared = _prepared(scope, state, runtime, body)
+    prepared = checked(scope, state, runtime, body)
     if prepared is None:
         return None
     job, key = prepared.job, prepared.key
@@ -234,59 +234,6 @@ def _evaluate(scope: Scope, state: Any, runtime: Any, body: bytes) -> Found | Pr
         if not answer.truncated:
             runtime.results.put(key, Answer(answer.body, prepared.content_type))
         return Found(answer.body, answer.truncated, etag(key))
-    except PublisherError:
-        return None  # the full path words the error
-
-
-def _prepared(scope: Scope, state: Any, runtime: Any, body: bytes) -> Prepared | None:
-    """The job the route would make of the request, or None when the route is to answer
-    it. Kept per Runtime for ``PREPARED`` requests, by everything it depends on: the query
-    string or the body and its media type, Accept (up to ``MAX_ACCEPT`` bytes) and the data
-    version; reading the form, checking the query and negotiating cost more than the
-    engine's look-up."""
-    headers = dict(scope["headers"])
-    accept = headers.get(b"accept")
-    get = scope["method"] == "GET"
-    content_type = None if get else headers.get(b"content-type", b"")
-    memo_key = (scope["query_string"] if get else body, content_type, accept,
-                runtime.store.version)
-    memo: LRUCache[tuple[Any, ...], Prepared | None] | None = runtime.caches.get("prepared")
-    if memo is None:
-        memo = runtime.caches.setdefault("prepared", LRUCache(PREPARED))
-    try:
-        return memo[memo_key]
-    except KeyError:
-        pass
-    found = _prepare(state, runtime, get, body, content_type, accept, scope["query_string"])
-    if accept is None or len(accept) <= MAX_ACCEPT:
-        memo[memo_key] = found
-    return found
-
-
-def _prepare(state: Any, runtime: Any, get: bool, body: bytes, content_type: bytes | None,
-             accept_header: bytes | None, query_string: bytes) -> Prepared | None:
-    settings = state.settings
-    accept = accept_header.decode("latin-1") if accept_header is not None else None
-    try:
-        if get:
-            # read as the route reads it (Starlette's QueryParams): latin-1, then %-escapes
-            params = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
-            if len(params) != 1 or params[0][0] != "query":
-                return None
-            protocol = sparql.read_request("GET", params, None, b"")
-        else:
-            protocol = sparql.read_request("POST", (), (content_type or b"").decode("latin-1"),
-                                           body)
-        if protocol.query is None or protocol.format or route.wants_page(protocol, accept):
-            return None
-        parsed = sparql.parse_query(protocol, settings.max_query_length,
-                                    route.graphs(state, runtime.store))
-        if parsed.results_kind != "results":
-            return None
-        fmt = route.result_format(None, accept, parsed.results_kind)
-        job = route.results_job(parsed, fmt, settings)
-        key = route.result_key(runtime.store, job) if get else None
-        return Prepared(job, fmt.content_type, key)
     except PublisherError:
         return None  # the full path words the error
 

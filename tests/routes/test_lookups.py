@@ -160,7 +160,7 @@ def test_anything_else_reaches_the_app_with_its_body(door: Door, kwargs: dict[st
 
 
 def test_a_kept_check_is_one_request_kinds_own(door: Door) -> None:
-    """The door keeps its checks of a request (``_prepared``) by text, media type and
+    """The door keeps its checks of a request (routes/prepared.py) by text, media type and
     Accept: one query asked in turn for four formats and by both POST media types is
     answered in what each request asked for, at the door once each kind has a template."""
     formats = {JSON_RESULTS: "application/sparql-results+json",
