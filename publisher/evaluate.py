@@ -32,7 +32,7 @@ import pyoxigraph as ox
 from publisher import lookup, results
 from publisher.errors import HttpError, ServiceUnavailable
 from publisher.namespaces import prefixes as rdf_prefixes
-from publisher.sparql import result_columns, top_level_limit
+from publisher.sparql_tokens import result_columns, top_level_limit
 from publisher.store import OxigraphStore
 
 BUFFER_ROWS = 10_000        # rows held before the response head is sent (see bounded)

@@ -32,14 +32,8 @@ from typing import Any
 import pyoxigraph as ox
 
 from publisher import results
-from publisher.sparql import (
-    Token,
-    memoised,
-    result_columns,
-    syntax_error,
-    tokens,
-    top_level_limit,
-)
+from publisher.sparql import syntax_error
+from publisher.sparql_tokens import Token, memoised, result_columns, tokens, top_level_limit
 from publisher.store import Store
 
 ROWS = 256          # solutions read here at most; a longer answer goes to a worker
@@ -84,7 +78,7 @@ def single_pattern(text: str) -> bool:
     """Whether the query is ``[prologue] SELECT vars|* [WHERE] { s p o [.] } [LIMIT n]
     [OFFSET m]`` or ``ASK [WHERE] { s p o [.] }`` (terms: variables, IRIs, prefixed names,
     ``a`` as predicate, plain, language-tagged or typed string literals as object). Kept
-    for a short text (``sparql.memoised``)."""
+    for a short text (``sparql_tokens.memoised``)."""
     return memoised(_single_pattern, text)
 
 

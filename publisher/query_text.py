@@ -13,7 +13,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from publisher import sparql
+from publisher import sparql, sparql_tokens
 
 
 def iri(value: str) -> str:
@@ -26,7 +26,7 @@ def iri(value: str) -> str:
 
 def query_form(text: str) -> str:
     """SELECT, ASK, CONSTRUCT or DESCRIBE: the first such keyword (SELECT if none)."""
-    return next((t.text.upper() for t in sparql.tokens(text)
+    return next((t.text.upper() for t in sparql_tokens.tokens(text)
                  if t.kind == "word" and t.text.upper() in sparql.FORMS), "SELECT")
 
 
@@ -39,7 +39,8 @@ def with_values(text: str, bound: dict[Any, Any]) -> str:
     row = " ".join(str(term) for term in bound.values())
     block = f" VALUES ({names}) {{ ({row}) }} "
     depth, after_form, want_where = 0, False, query_form(text) == "CONSTRUCT"
-    for match in sparql._TOKEN.finditer(text):  # the lexer's spans (strings, IRIs, comments)
+    # the lexer's spans (strings, IRIs, comments)
+    for match in sparql_tokens._TOKEN.finditer(text):
         kind, token = match.lastgroup, match.group()
         word = token.upper() if kind == "word" else ""
         if word in sparql.FORMS:

@@ -6,8 +6,9 @@ everything that would make the server open a connection or a file (SERVICE, LOAD
 FROM NAMED and ``default-graph-uri`` / ``named-graph-uri`` naming graphs we do not hold).
 
 The checks run on tokens from a small lexer that knows SPARQL's comments, strings, IRIs,
-variables and prefixed names, so ``FILTER(CONTAINS(?x, "SERVICE"))`` is not refused. Syntax
-errors are left to the engine's parser, which reports the line and column.
+variables and prefixed names (publisher.sparql_tokens), so ``FILTER(CONTAINS(?x, "SERVICE"))``
+is not refused. Syntax errors are left to the engine's parser, which reports the line and
+column.
 
 Named queries (sparql/*.rq) are read by publisher.named_queries.
 """
@@ -15,10 +16,9 @@ Named queries (sparql/*.rq) are read by publisher.named_queries.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin
 
 from publisher.errors import (
@@ -30,6 +30,7 @@ from publisher.errors import (
     UnsupportedMediaType,
     UpdateRefused,
 )
+from publisher.sparql_tokens import Token, tokens
 
 FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
 UPDATE_KEYWORDS = frozenset({"INSERT", "DELETE", "CLEAR", "DROP", "CREATE", "ADD", "MOVE",
@@ -42,44 +43,6 @@ UPDATE_PARAMS = frozenset({"update", "using-graph-uri", "using-named-graph-uri"}
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 QUERY_MEDIA_TYPE = "application/sparql-query"
 UPDATE_MEDIA_TYPE = "application/sparql-update"
-
-_TOKEN = re.compile(r"""
-    (?P<ws>\s+)
-  | (?P<comment>\#[^\n\r]*)
-  | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
-              |'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*")
-  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
-  | (?P<var>[?$][\w\u00b7\u0300-\u036f\u203f-\u2040]+)
-  | (?P<pname>(?:[^\W\d][\w.-]*)?:(?:[\w:%.-]|\\.)*|_:[\w.-]+)
-  | (?P<lang>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
-  | (?P<word>[^\W\d]\w*)
-  | (?P<other>.)
-""", re.VERBOSE | re.DOTALL)
-
-
-@dataclass(frozen=True)
-class Token:
-    kind: str  # iri, var, pname, lang, word, string, other
-    text: str
-
-
-def tokens(text: str) -> tuple[Token, ...]:
-    """The query's tokens without whitespace and comments (an unclosed string is one
-    ``other`` token per character, and the engine's parser will report it). A short text
-    is lexed once however many checks read it (the refusals, the worker's column order and
-    LIMIT, publisher.lookup): ``memoised``."""
-    return memoised(_lex, text)
-
-
-def _lex(text: str) -> tuple[Token, ...]:
-    return tuple(Token(match.lastgroup or "other", match.group())
-                 for match in _TOKEN.finditer(text)
-                 if match.lastgroup not in ("ws", "comment"))
-
-
-#: (check, short text) pairs ``memoised`` keeps, and how long a short text is
-_MEMO, _MEMO_CHARS = 512, 4000
-_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -137,70 +100,6 @@ def analyse(text: str, max_length: int, graphs: Iterable[str]) -> ParsedQuery:
     dataset = _from_clauses(toks)
     _check_graphs([*dataset.default, *dataset.named], graphs, "FROM")
     return ParsedQuery(text, form, dataset)
-
-
-def star_order(text: str) -> tuple[str, ...]:
-    """For ``SELECT *``: the variables in order of first appearance, which is how clients
-    (and the W3C tests) expect the columns; empty for an explicit projection. Kept for a
-    short text (``memoised``)."""
-    return memoised(_star_order, text)
-
-
-def _star_order(text: str) -> tuple[str, ...]:
-    toks = tokens(text)
-    for i, tok in enumerate(toks):
-        if tok.kind == "word" and tok.text.upper() == "SELECT":
-            rest = [t for t in toks[i + 1:i + 3] if t.text.upper() not in ("DISTINCT", "REDUCED")]
-            if not rest or rest[0].text != "*":
-                return ()
-            return tuple(dict.fromkeys(t.text[1:] for t in toks if t.kind == "var"))
-    return ()
-
-
-def result_columns(variables: Sequence[str], text: str) -> list[str]:
-    """A SELECT's columns: the engine's variables, for ``SELECT *`` in the order of
-    ``star_order`` (the server's look-ups and the workers write them alike)."""
-    order = star_order(text)
-    return sorted(variables, key=lambda n: order.index(n) if n in order else len(order))
-
-
-def top_level_limit(text: str) -> int | None:
-    """The LIMIT of the query as a whole (outside every group, so not a subquery's), or
-    None. An answer can hold no more rows than that, so when it is within ``max_rows`` the
-    workers stream at once instead of counting the rows first (evaluate.bounded). Kept for
-    a short text, like its tokens."""
-    return memoised(_top_level_limit, text)
-
-
-def memoised(check: Callable[[str], _T], text: str) -> _T:
-    """``check(text)``, kept for the last ``_MEMO`` checks of a short text (a query's text
-    is lexed and checked by the door, the pool and the worker: publisher.lookup)."""
-    if len(text) > _MEMO_CHARS:
-        return check(text)
-    return _memo_check(check, text)  # type: ignore[no-any-return]
-
-
-@lru_cache(maxsize=_MEMO)
-def _memo_check(check: Callable[[str], Any], text: str) -> Any:
-    return check(text)
-
-
-def _top_level_limit(text: str) -> int | None:
-    toks = tokens(text)
-    depth, found = 0, None
-    for i, tok in enumerate(toks):
-        if tok.text == "{":
-            depth += 1
-        elif tok.text == "}":
-            depth -= 1
-        elif depth == 0 and tok.kind == "word" and tok.text.upper() == "LIMIT":
-            digits = ""
-            for nxt in toks[i + 1:]:  # the lexer gives a number digit by digit
-                if nxt.kind != "other" or not nxt.text.isdigit():
-                    break
-                digits += nxt.text
-            found = int(digits) if digits else None
-    return found
 
 
 def _from_clauses(toks: Sequence[Token]) -> Dataset:

@@ -32,9 +32,9 @@ from publisher.sparql import (
     analyse,
     parse_query,
     read_request,
-    star_order,
     syntax_error,
 )
+from publisher.sparql_tokens import star_order
 
 ROOT = Path(__file__).resolve().parent.parent
 W3C = Path(__file__).resolve().parent / "conformance" / "sparql11"
@@ -359,6 +359,6 @@ def test_bounded(total: int, max_rows: int, buffer: int, truncated: bool, count:
     ("SELECT * { ?s ?p ?o } # LIMIT 2", None),                      # nor in a comment
 ])
 def test_top_level_limit(query: str, limit: int | None) -> None:
-    from publisher.sparql import top_level_limit  # noqa: PLC0415
+    from publisher.sparql_tokens import top_level_limit  # noqa: PLC0415
 
     assert top_level_limit(query) == limit

@@ -33,7 +33,7 @@ import rdflib
 from rdflib.compare import isomorphic
 from rdflib.namespace import RDF, RDFS
 
-from publisher.sparql import tokens
+from publisher.sparql_tokens import tokens
 from tests.conftest import Server
 
 SUITE = Path(__file__).resolve().parent / "conformance" / "sparql11"

@@ -4,17 +4,13 @@ GET ?query=, POST form and POST application/sparql-query are read by publisher.s
 by the worker pool (publisher.workers) under the deadline, and streamed in the negotiated
 format. GET /sparql without a query answers the Service Description (Turtle, JSON-LD, ...)
 or, for browsers, the query page; GET with a query and Accept text/html shows the result
-table on that page, so it works without JavaScript.
+table on that page, so it works without JavaScript (the page: routes/sparql_page.py).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
@@ -25,7 +21,6 @@ from publisher.config import Settings
 from publisher.errors import BadRequest, HttpError, PayloadTooLarge
 from publisher.evaluate import Job
 from publisher.executor import QueryEvaluation, QueryExecutor
-from publisher.named_queries import NamedQuery, load_named_queries
 from publisher.negotiation import (
     BY_NAME,
     RDF_FORMATS,
@@ -34,16 +29,15 @@ from publisher.negotiation import (
     by_name_or_extension,
     choose_format,
 )
-from publisher.render import html
-from publisher.render.rdf import prefixes, serialize
+from publisher.render.rdf import serialize
 from publisher.result_cache import Answer, ResultCache, cache_key, etag
 from publisher.routes import not_modified
+from publisher.routes.sparql_page import page_response, query_page
 from publisher.service_description import description_triples
 from publisher.store import Store
 
 router = APIRouter(tags=["SPARQL"])
 CACHE_CONTROL = "public, max-age=60"
-PAGE_ROWS = 1000  # rows shown in the HTML table (downloads have the whole result)
 #: ?format= words other tools send, by query kind.
 FORMAT_ALIASES = {"rdf": {"json": "jsonld", "json-ld": "jsonld", "xml": "rdfxml",
                           "rdf+xml": "rdfxml", "n3": "turtle", "ttl": "turtle", "nt": "ntriples"},
@@ -101,10 +95,10 @@ async def endpoint(request: Request) -> Response:
         parsed = sparql.parse_query(protocol, settings.max_query_length,
                                     graphs(request.app.state, store))
         if page:
-            return await _page(request, settings, store, pool, protocol.query, parsed)
+            return await query_page(request, settings, store, pool, protocol.query, parsed)
     except HttpError as error:
         if page:
-            return await _page(request, settings, store, pool, protocol.query, None, error)
+            return await query_page(request, settings, store, pool, protocol.query, None, error)
         raise
     fmt = result_format(protocol.format, accept, parsed.results_kind)
     return await _results(request, settings, store, pool, parsed, fmt, protocol.format)
@@ -227,7 +221,7 @@ async def _no_query(request: Request, protocol: sparql.ProtocolRequest, settings
     else:
         fmt = choose_format(request.headers.get("accept"), SD_FORMATS)
     if fmt.kind == "html":
-        return await _page_response(request, settings, "", None, None)
+        return await page_response(request, settings, "", None, None)
     counts = await run_in_threadpool(_graph_sizes, request, store)
     triples = description_triples(settings, counts)
     body = serialize(triples, fmt, settings.base)
@@ -250,106 +244,3 @@ def _graph_sizes(request: Request, store: Store) -> dict[str, int]:
     sizes[""] = store.stats().triples
     request.app.state.sparql_graph_sizes = (store.version, sizes)
     return sizes
-
-
-# -- the page ------------------------------------------------------------------------------
-
-async def _page(request: Request, settings: Settings, store: Store, pool: QueryExecutor,
-                query: str, parsed: sparql.ParsedQuery | None,
-                error: HttpError | None = None) -> Response:
-    result: dict[str, Any] | None = None
-    if parsed is not None and error is None:
-        fmt = "json" if parsed.results_kind == "results" else "turtle"
-        job = Job(parsed.text, fmt, min(PAGE_ROWS, settings.max_rows), parsed.options(),
-                  base=settings.base)
-        try:
-            evaluation = await pool.evaluate(job)
-            body = b"".join([chunk async for chunk in evaluation.chunks()])
-            result = {"truncated": evaluation.truncated, "form": parsed.form}
-            if fmt == "json":
-                result.update(json.loads(body))
-            else:
-                result["text"] = body.decode()
-        except HttpError as exc:
-            error = exc
-    return await _page_response(request, settings, query, result, error)
-
-
-async def _page_response(request: Request, settings: Settings, query: str,
-                         result: dict[str, Any] | None, error: HttpError | None) -> Response:
-    lang = html.request_language(request.query_params.get("lang"),
-                                 request.headers.get("accept-language"))
-    body = render_page(lang, settings, query, result, error)
-    headers = {"Vary": "Accept, Accept-Language", "Content-Language": lang}
-    return Response(body, status_code=error.status if error else 200, headers=headers,
-                    media_type="text/html; charset=utf-8")
-
-
-#: The page's own words; the site-wide ones come from render/strings.py as ``t``.
-PAGE_STRINGS = {
-    "sv": {"title": "SPARQL-frågor", "intro": "Ställ frågor till hela grafen i SPARQL 1.1. "
-           "Välj en färdig fråga eller skriv en egen.", "editor": "Fråga", "run": "Kör frågan",
-           "examples": "Färdiga frågor", "results": "Resultat", "download": "Ladda ner",
-           "share": "Länk till frågan", "rows": "rader", "truncated": "Resultatet är avkortat "
-           "till de första {n} raderna; ladda ner det för fler.", "error": "Frågan kunde inte "
-           "köras", "position": "rad {line}, kolumn {column}", "no_rows": "Inga svar.",
-           "answer": "Svar", "yes": "ja", "no": "nej", "limits": "Gränser: {timeout} s per "
-           "fråga, högst {rows} rader."},
-    "en": {"title": "SPARQL queries", "intro": "Ask the whole graph in SPARQL 1.1. Pick a "
-           "ready-made query or write your own.", "editor": "Query", "run": "Run query",
-           "examples": "Ready-made queries", "results": "Results", "download": "Download",
-           "share": "Link to this query", "rows": "rows", "truncated": "The result is cut to "
-           "its first {n} rows; download it for more.", "error": "The query could not be run",
-           "position": "line {line}, column {column}", "no_rows": "No answers.",
-           "answer": "Answer", "yes": "yes", "no": "no", "limits": "Limits: {timeout} s per "
-           "query, at most {rows} rows."},
-}
-
-
-@lru_cache(maxsize=8)
-def _named(folder: Path, base: str) -> tuple[NamedQuery, ...]:
-    return tuple(load_named_queries(folder, base).values())
-
-
-def default_query(settings: Settings) -> str:
-    lines = [f"PREFIX {name}: <{ns}>" for name, ns in sorted(prefixes(settings.base).items())]
-    lines.append(f"PREFIX id: <{settings.iri('id/')}>")
-    return "\n".join(lines) + "\n\nSELECT ?s ?p ?o WHERE {\n  ?s ?p ?o\n}\nLIMIT 25\n"
-
-
-def _cell(binding: dict[str, Any] | None, base: str) -> dict[str, Any] | None:
-    if binding is None:
-        return None
-    kind, value = binding["type"], binding["value"]
-    if kind == "uri":
-        return {"kind": "uri", "text": value, "href": value if value.startswith(base) else None}
-    if kind == "literal":
-        return {"kind": "literal", "text": value, "href": None, "lang": binding.get("xml:lang"),
-                "datatype": binding.get("datatype")}
-    text = "_:" + value if kind == "bnode" else json.dumps(value)
-    return {"kind": kind, "text": text, "href": None}
-
-
-def render_page(lang: str, settings: Settings, query: str, result: dict[str, Any] | None,
-                error: HttpError | None) -> str:
-    endpoint_url = settings.iri("sparql")
-    text = query or default_query(settings)
-    table = None
-    if result is not None and "results" in result:
-        names = result["head"]["vars"]
-        table = {"vars": names, "rows": [[_cell(row.get(v), settings.base) for v in names]
-                                         for row in result["results"]["bindings"]]}
-    kind = "rdf" if result is not None and result.get("form") in ("CONSTRUCT", "DESCRIBE") \
-        else "results"
-    formats = RESULT_FORMATS if kind == "results" else RDF_FORMATS
-    downloads = [(f.name, f.media_type, f"{endpoint_url}?{urlencode({'query': query, 'format': f.name})}")
-                 for f in formats] if query else []
-    examples = [{"name": q.name, "title": q.title, "description": q.description, "text": q.text,
-                 "url": f"{endpoint_url}?{urlencode({'query': q.text})}",
-                 "api": settings.iri(f"api/queries/{q.name}")}
-                for q in _named(settings.queries_dir, settings.base)]
-    return html.render_template(
-        "sparql.html", lang, settings, "/sparql", s=PAGE_STRINGS[lang], query=text,
-        endpoint_url=endpoint_url, examples=examples, result=result, table=table,
-        downloads=downloads, error=error,
-        share_url=f"{endpoint_url}?{urlencode({'query': query})}" if query else None)
