@@ -6,6 +6,9 @@
     publisher export DIR           write the whole site (dumps, catalogue, documents) as files
     publisher check-harvest URL    run a portal's checks against a live catalogue URL
     publisher push [FILE...]       load the graph into a remote SPARQL store (atomic swap)
+
+``main`` is the entry point: it parses with cli_parser.py (every subcommand's flags, and how
+the settings flags become Settings) and runs the subcommand with the functions below.
 """
 
 from __future__ import annotations
@@ -17,135 +20,9 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from publisher.config import Settings, is_remote, load_settings
+from publisher.cli_parser import build_parser, settings_from
+from publisher.config import Settings, is_remote
 from publisher.errors import ConfigError, DataError
-
-
-def _settings_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("settings (override PUBLISHER_* and the TOML file)")
-    group.add_argument("--config", metavar="FILE", help="TOML settings file "
-                       "(default: ./publisher.toml if present, or $PUBLISHER_CONFIG)")
-    group.add_argument("--base", help="base IRI every IRI of ours is served under "
-                       "(default https://data.uppsala.se/)")
-    group.add_argument("--data-dir", help="folder of the data graph (default: data/)")
-    group.add_argument("--ontology-dir", help="folder of vocabulary and shapes "
-                       "(default: ontology/)")
-    group.add_argument("--store", help="on-disk Oxigraph store folder; reopened without "
-                       "reloading when it already holds the current data (default: in memory); "
-                       "or a remote SPARQL endpoint, sparql+http(s)://HOST:PORT/PATH (see "
-                       "publisher push)")
-    group.add_argument("--withhold-personal-data", action="store_const", const=True,
-                       default=None, help="serve nothing about named people (drops "
-                       "data/personal/)")
-
-
-def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
-    return load_settings(
-        args.config, base=args.base, data_dir=args.data_dir, ontology_dir=args.ontology_dir,
-        store=args.store, withhold_personal_data=args.withhold_personal_data, **extra)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="publisher",
-        description="Publish Uppsala kommun's international relations as Linked Open Data.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    serve = commands.add_parser(
-        "serve", help="serve the graph over HTTP",
-        description="Serve every resource (Turtle, JSON-LD, RDF/XML, N-Triples, HTML), the "
-        "SPARQL endpoint and the catalogue. Example: publisher serve --host 127.0.0.1 "
-        "--port 8000 --base http://127.0.0.1:8000/")
-    serve.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="TCP port (default 8000)")
-    serve.add_argument("--log-level", default="info",
-                       choices=["critical", "error", "warning", "info", "debug"])
-    serve.add_argument("--log-format", choices=["text", "json"],
-                       help="access and error log format (default text; json: one object "
-                       "per line)")
-    serve.add_argument("--workers", type=int, default=1, metavar="N",
-                       help="server processes sharing one port (default 1); with --store they "
-                       "share the on-disk store read-only, after this process has brought it "
-                       "up to date")
-    serve.add_argument("--reload", action="store_const", const=True, default=None,
-                       help="watch data/ and ontology/; swap in an edit once it validates "
-                       "(SIGHUP reloads too)")
-    _settings_flags(serve)
-
-    validate = commands.add_parser(
-        "validate", help="check data/ and ontology/",
-        description="Parse every file (errors as file:line:column), run the SHACL shapes, "
-        "check that every IRI of ours that is used is described and that every resource has "
-        "sv and en labels. Exits 1 on any violation.")
-    validate.add_argument("--format", choices=["text", "json"], default="text",
-                          help="report format (default text)")
-    _settings_flags(validate)
-
-    get = commands.add_parser(
-        "get", help="run one request in-process and print status, headers and body",
-        description="Example: publisher get /doc/place/tartu -H 'Accept: text/turtle'")
-    get.add_argument("path", help="path and query string, e.g. /id/place/tartu")
-    get.add_argument("-H", "--header", action="append", default=[], metavar="'NAME: VALUE'",
-                     help="request header (repeatable)")
-    get.add_argument("--body-only", action="store_true", help="print only the body")
-    _settings_flags(get)
-
-    export = commands.add_parser(
-        "export", help="write dumps, catalogue and every document as static files",
-        description="Write the dumps, the catalogue (every format, and datasets/dcat as "
-        "RDF/XML), the VoID description and every resource document in every format to DIR, "
-        "laid out as the server's URLs (DIR/doc/place/tartu.ttl, DIR/catalog.rdf, "
-        "DIR/index.html), so any web server can host the dataset. DIR must be empty unless "
-        "--force; nothing is ever deleted. Example: publisher export site/ --base "
-        "https://data.uppsala.se/")
-    export.add_argument("dir", metavar="DIR", help="folder to write into")
-    export.add_argument("--force", action="store_true",
-                        help="write into a non-empty DIR (adds and overwrites, never deletes)")
-    _settings_flags(export)
-
-    load = commands.add_parser(
-        "load", help="bulk-load data/ and ontology/ into the on-disk store",
-        description="Fill the on-disk store (--store, required) with data/ and ontology/ at "
-        "the engine's bulk-load speed, with a progress bar: N-Triples, Turtle, N-Quads, TriG, "
-        "RDF/XML and JSON-LD files, each also gzipped (x.nt.gz). A store that already holds "
-        "the current data is left as it is (unless --force); `publisher serve --store` then "
-        "reopens it without reloading. Example: publisher load --store /var/lib/publisher/db "
-        "--data-dir big-data/")
-    load.add_argument("--force", action="store_true", help="reload even if the store is current")
-    _settings_flags(load)
-
-    push = commands.add_parser(
-        "push", help="load the graph into a remote SPARQL store, atomically",
-        description="Upload data/ and ontology/ (or the RDF FILEs given) into the remote store "
-        "of --store sparql+http(s)://... through the Graph Store Protocol (--store-gsp) or "
-        "SPARQL Update (--store-update), into new graphs that are then swapped in, so readers "
-        "never see half a load. Credentials only from PUBLISHER_STORE_USER and "
-        "PUBLISHER_STORE_PASSWORD (store_auth: basic or digest). Example: publisher push "
-        "--store sparql+http://127.0.0.1:8890/sparql --store-update "
-        "http://127.0.0.1:8890/sparql-auth --store-gsp "
-        "http://127.0.0.1:8890/sparql-graph-crud-auth --base https://data.uppsala.se/")
-    push.add_argument("files", nargs="*", metavar="FILE",
-                      help="RDF files to publish instead of data/ and ontology/")
-    push.add_argument("--store-update", metavar="URL", help="the store's SPARQL Update endpoint")
-    push.add_argument("--store-gsp", metavar="URL",
-                      help="the store's Graph Store Protocol endpoint (default: upload with "
-                      "SPARQL Update)")
-    _settings_flags(push)
-
-    check = commands.add_parser(
-        "check-harvest", help="check a live catalogue URL as a data portal would",
-        description="Fetch URL as Sveriges dataportal / data.europa.eu would and check: "
-        "status and redirects (only 301/303/307/308), media type, RDF/XML parse, absolute "
-        "RFC 3987 IRIs, no blank nodes, DCAT-AP 3.0.1 and DCAT-AP-SE 3.0.1 shapes, "
-        "bundle.json's mandatory properties, licence IRIs, dataset description length, and "
-        "every distribution's reachability, size and SHA-256. Exits 1 if not ready. "
-        "Example: publisher check-harvest https://data.uppsala.se/datasets/dcat")
-    check.add_argument("url", metavar="URL", help="the catalogue URL a portal would harvest")
-    check.add_argument("--format", choices=["text", "json"], default="text",
-                       help="report format (default text)")
-    check.add_argument("--timeout", type=float, default=60.0,
-                       help="seconds per HTTP request (default 60)")
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -176,8 +53,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     from publisher import logs  # noqa: PLC0415
 
-    settings = _settings(args, host=args.host, port=args.port, log_format=args.log_format,
-                         reload=args.reload)
+    settings = settings_from(args, host=args.host, port=args.port,
+                             log_format=args.log_format, reload=args.reload)
     if args.workers > 1 and settings.reload:
         raise ConfigError("--reload watches the data in one process; use it with --workers 1")
     logs.setup(settings.log_format, args.log_level)
@@ -230,7 +107,7 @@ def _serve_workers(settings: Settings, args: argparse.Namespace) -> int:
 def _push(args: argparse.Namespace) -> int:
     from publisher.push import push  # noqa: PLC0415
 
-    push(_settings(args, store_update=args.store_update, store_gsp=args.store_gsp), args.files)
+    push(settings_from(args, store_update=args.store_update, store_gsp=args.store_gsp), args.files)
     return 0
 
 
@@ -242,7 +119,7 @@ def _load(args: argparse.Namespace) -> int:
     from publisher.source import source_files  # noqa: PLC0415
     from publisher.store import OxigraphStore  # noqa: PLC0415
 
-    settings = _settings(args)
+    settings = settings_from(args)
     if not settings.store:
         raise ConfigError("publisher load needs an on-disk store: --store PATH")
     if args.force:
@@ -263,7 +140,7 @@ def _load(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from publisher.validate import validate  # noqa: PLC0415
 
-    report = validate(_settings(args))
+    report = validate(settings_from(args))
     if args.format == "json":
         print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:
@@ -282,7 +159,7 @@ def _get(args: argparse.Namespace) -> int:
         if not sep:
             raise ConfigError(f"header must look like 'Name: value', not {header!r}")
         headers[name.strip()] = value.strip()
-    with TestClient(create_app(_settings(args)), base_url="http://publisher.local") as client:
+    with TestClient(create_app(settings_from(args)), base_url="http://publisher.local") as client:
         response = client.get(args.path, headers=headers, follow_redirects=False)
     if not args.body_only:
         print(f"HTTP/1.1 {response.status_code} {response.reason_phrase}")
@@ -305,7 +182,7 @@ def _export(args: argparse.Namespace) -> int:
 
     root = Path(args.dir)
     check_target(root, args.force)
-    settings = _settings(args)
+    settings = settings_from(args)
     with TestClient(create_app(settings), base_url=settings.base.rstrip("/")) as client:
         store = client.app.state.runtime.store  # type: ignore[attr-defined]
 

@@ -1,6 +1,6 @@
 """The checks behind ``publisher validate``; pure (no web framework).
 
-    validate(settings) -> Report
+    validate(settings) -> Report    (Finding and Report: validation_report.py)
 
 Checks, each a ``Finding.check`` name:
 
@@ -23,7 +23,6 @@ rewrites their IRIs and this module rewrites the namespaces inside their SPARQL 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypeGuard, cast
 
@@ -34,64 +33,11 @@ from rdflib.namespace import RDF, RDFS, SH
 
 from publisher.config import CANONICAL_BASE, Settings
 from publisher.errors import DataError, DataSyntaxError
-from publisher.namespaces import STANDARD_PREFIXES
 from publisher.source import SourceFile, read_quads, source_files
+from publisher.validation_report import Finding, Report
 
 SHAPES_FILE = "shapes.ttl"
-BLOCKING = frozenset({"error", "violation"})
 SEVERITIES = {SH.Violation: "violation", SH.Warning: "warning", SH.Info: "info"}
-#: compact IRIs in the report, from the one prefix table of render/rdf.py
-PREFIXES = {f"{name}:": namespace for name, namespace in STANDARD_PREFIXES.items()}
-
-
-@dataclass(frozen=True)
-class Finding:
-    check: str  # syntax | read | shacl | described | labels | blank-node
-    severity: str  # error | violation | warning | info
-    message: str
-    focus: str | None = None  # the resource concerned, as a full IRI (or _:label)
-    path: str | None = None  # the property concerned, as a full IRI ("^iri" for inverse)
-    file: str | None = None  # e.g. "data/twin-cities.ttl"
-    line: int | None = None
-    column: int | None = None
-
-    def to_text(self) -> str:
-        where = self.file or ""
-        if where and self.line:
-            where += f":{self.line}" + (f":{self.column}" if self.column else "")
-        kind = self.severity if self.check == "shacl" else self.check
-        subject = " ".join(x for x in (_angle(self.focus), _compact(self.path)) if x)
-        parts = [p for p in (where, kind, subject, self.message) if p]
-        return ": ".join(parts)
-
-
-@dataclass(frozen=True)
-class Report:
-    findings: tuple[Finding, ...]
-    files: tuple[str, ...]  # the files that were checked, as displayed
-    triples: int
-
-    @property
-    def ok(self) -> bool:
-        return not any(f.severity in BLOCKING for f in self.findings)
-
-    def to_text(self) -> str:
-        lines = [f.to_text() for f in self.findings]
-        lines.append(self._summary())
-        return "\n".join(lines)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "summary": self._summary(), "files": list(self.files),
-                "triples": self.triples, "findings": [asdict(f) for f in self.findings]}
-
-    def _summary(self) -> str:
-        counts: dict[str, int] = {}
-        for finding in self.findings:
-            counts[finding.severity] = counts.get(finding.severity, 0) + 1
-        detail = ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in sorted(counts.items()))
-        verdict = "OK" if self.ok else "FAILED"
-        return (f"{verdict}: {len(self.files)} files, {self.triples} triples, "
-                f"{detail or 'no findings'}")
 
 
 def validate(settings: Settings) -> Report:
@@ -310,23 +256,3 @@ def _blank_nodes(quads: list[ox.Quad], names: dict[str, str],
                                       "blank nodes are not allowed in data/; give it an IRI",
                                       focus=focus, file=names[graph])
     return list(findings.values())
-
-
-# ---- text helpers ----------------------------------------------------------------------
-
-def _angle(iri: str | None) -> str | None:
-    if iri is None:
-        return None
-    return iri if iri.startswith("_:") else f"<{iri}>"
-
-
-def _compact(iri: str | None) -> str | None:
-    if iri is None:
-        return None
-    inverse, bare = ("^", iri[1:]) if iri.startswith("^") else ("", iri)
-    for prefix, namespace in PREFIXES.items():
-        if bare.startswith(namespace):
-            return inverse + prefix + bare[len(namespace):]
-    if "/def/intl#" in bare:
-        return inverse + "intl:" + bare.split("#", 1)[1]
-    return f"{inverse}<{bare}>"

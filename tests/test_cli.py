@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from publisher.cli import build_parser, main
+from publisher.cli import main
+from publisher.cli_parser import build_parser
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import publisher
-from publisher.cli import build_parser
+from publisher.cli_parser import build_parser
 from publisher.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

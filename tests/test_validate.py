@@ -11,7 +11,8 @@ from rdflib.namespace import RDF, SH
 
 from publisher.config import Settings
 from publisher.source import read_quads, source_files
-from publisher.validate import Finding, Report, validate
+from publisher.validate import validate
+from publisher.validation_report import Finding, Report
 
 ID = "https://data.uppsala.se/id/"
 SCHEMA = "http://schema.org/"
