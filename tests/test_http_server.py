@@ -1,15 +1,21 @@
 """publisher/http_server.py: the server's httptools protocol bounds an unfinished request
 head (431), and otherwise parses what h11 did: heads in pieces, keep-alive, pipelining,
-bodies. Through a real ``publisher serve`` on a raw socket."""
+bodies (through a real ``publisher serve`` on a raw socket); and it writes a whole answer
+at once (the protocol on one end of a socket pair, its writes counted)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+import uvicorn
+from uvicorn.server import ServerState
 
+from publisher.http_server import BoundedHttpTools
 from tests.conftest import Server
 
 LIMIT = 16_384  # Settings.max_header_bytes
@@ -120,3 +126,99 @@ def test_a_malformed_request_is_400_and_the_server_stays_up(
         again.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         (status, _), = _responses(again, 1)
         assert status == b"HTTP/1.1 200 OK"
+
+
+# -- a whole answer in one write (_HeadHeld) ------------------------------------------------
+
+class _Counting:
+    """The server side's transport, its writes recorded."""
+
+    def __init__(self, transport: Any) -> None:
+        self.transport, self.writes = transport, []  # type: list[bytes]
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(bytes(data))
+        self.transport.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.transport, name)
+
+
+async def _app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return
+    while (await receive()).get("more_body", False):
+        pass
+    path = scope["path"]
+    if path == "/unfinished":  # starts and returns: uvicorn closes the connection
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-length", b"5")]})
+        return
+    parts = [b"one", b"two"] if path == "/stream" else [b"whole"]
+    await send({"type": "http.response.start", "status": 200, "headers": [
+        (b"content-length", str(sum(map(len, parts))).encode())]})
+    for i, part in enumerate(parts):
+        await send({"type": "http.response.body", "body": part,
+                    "more_body": i < len(parts) - 1})
+
+
+def _writes(requests: bytes, answers: int) -> tuple[list[bytes], bytes]:
+    """The server's writes for ``requests`` on one connection, and what the client read."""
+    async def run() -> tuple[list[bytes], bytes]:
+        config = uvicorn.Config(_app, http=BoundedHttpTools, log_config=None,
+                                h11_max_incomplete_event_size=LIMIT)
+        config.load()
+        loop = asyncio.get_running_loop()
+        ours, theirs = socket.socketpair()
+        theirs.setblocking(False)
+        protocol = BoundedHttpTools(config, ServerState(), {}, loop)
+        await loop.connect_accepted_socket(lambda: protocol, ours)
+        counting = _Counting(protocol.transport)
+        protocol.transport = counting  # type: ignore[assignment]
+        await loop.sock_sendall(theirs, requests)
+        read = b""
+        while read.count(b"HTTP/1.1 200") < answers or not read.endswith((b"whole", b"two")):
+            chunk = await asyncio.wait_for(loop.sock_recv(theirs, 65536), 5)
+            if not chunk:
+                break
+            read += chunk
+        theirs.close()
+        return counting.writes, read
+
+    return asyncio.run(run())
+
+
+def test_a_whole_answer_is_one_write() -> None:
+    writes, read = _writes(b"GET /whole HTTP/1.1\r\nHost: x\r\n\r\n", 1)
+    assert len(writes) == 1 and writes[0].startswith(b"HTTP/1.1 200 OK\r\n")
+    assert writes[0].endswith(b"\r\n\r\nwhole") and read == writes[0]
+
+
+def test_a_streams_head_leaves_with_its_first_chunk() -> None:
+    writes, _ = _writes(b"GET /stream HTTP/1.1\r\nHost: x\r\n\r\n", 1)
+    assert len(writes) == 2
+    assert writes[0].startswith(b"HTTP/1.1 200 OK\r\n") and writes[0].endswith(b"\r\n\r\none")
+    assert writes[1] == b"two"
+
+
+def test_100_continue_is_not_held() -> None:
+    writes, read = _writes(b"POST /whole HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                           b"Content-Length: 2\r\n\r\nhi", 1)
+    assert writes[0] == b"HTTP/1.1 100 Continue\r\n\r\n"
+    assert len(writes) == 2 and writes[1].endswith(b"whole")
+    assert read.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK")
+
+
+def test_a_head_request_and_pipelined_answers_each_leave_whole() -> None:
+    writes, read = _writes(b"HEAD /whole HTTP/1.1\r\nHost: x\r\n\r\n"
+                           b"GET /whole HTTP/1.1\r\nHost: x\r\n\r\n", 2)
+    assert len(writes) == 2
+    assert writes[0].endswith(b"\r\n\r\n") and b"content-length: 5" in writes[0]
+    assert writes[1].endswith(b"\r\n\r\nwhole")
+    assert read == writes[0] + writes[1]
+
+
+def test_a_held_head_is_written_before_the_close() -> None:
+    writes, read = _writes(b"GET /unfinished HTTP/1.1\r\nHost: x\r\n\r\n", 1)
+    assert writes and writes[0].startswith(b"HTTP/1.1 200 OK")
+    assert read == writes[0]  # then the connection closed, the answer cut
