@@ -4,9 +4,10 @@
 
 Starts uvicorn with a raw ASGI app that reads the request body and answers the small
 SELECT's recorded answer, pinned and measured like run.py's small SELECT (wrk, 32
-connections): once with the publisher's POST and once with a GET; first with httptools (as
-the publisher, publisher/http_server.py, and the FastAPI ceiling run), then with h11 (which
-they ran before, for comparison). Neither FastAPI nor the store is involved, so the
+connections): once with the publisher's POST and once with a GET; first with the
+publisher's own HTTP protocol (publisher/http_server.py, as the publisher and the FastAPI
+ceiling run), then with uvicorn's httptools and h11 (which they ran before), for
+comparison (bench/serve_asgi.py). Neither FastAPI nor the store is involved, so the
 difference between this and the publisher's small SELECT is what routing, checking and
 evaluating the query cost (bench/RESULTS.md). Needs run.py's ceiling bodies for that scale
 (``bench/.work/N/ceiling/small.srj``), which any run.py run at that scale writes.
@@ -47,11 +48,10 @@ def main() -> None:
     args = parser.parse_args()
     bench = Bench(args.triples, set(), args.seconds)
     body = WORK / str(args.triples) / "ceiling" / "small.srj"
-    for http in ("httptools", "h11"):
+    for http in ("publisher", "httptools", "h11"):
         port = peers.free_port()
-        command = peers.pinned([sys.executable, "-m", "uvicorn", "floor:app", "--port",
-                                str(port), "--log-level", "warning", "--no-access-log",
-                                "--http", http])
+        command = peers.pinned([sys.executable, str(peers.ROOT / "bench" / "serve_asgi.py"),
+                                "floor:app", "--port", str(port), "--http", http])
         env = {"BENCH_FLOOR_BODY": str(body), "PYTHONPATH": str(peers.ROOT / "bench")}
         running = peers.launch("floor", command, port, "/", bench.work / "floor.log", env,
                                peers.ROOT / "bench")

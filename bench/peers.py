@@ -151,9 +151,9 @@ def ours_start(data: Path, work: Path, workers: int = 1, cpus: str = SERVER_CPU)
 
 def ceiling_start(bodies: Path, work: Path) -> Running:
     port = free_port()
-    command = pinned([sys.executable, "-m", "uvicorn", "--factory", "ceiling:create_app",
-                      "--port", str(port), "--log-level", "warning", "--no-access-log",
-                      "--http", "httptools"])  # as the publisher (http_server.py)
+    command = pinned([sys.executable, str(ROOT / "bench" / "serve_asgi.py"),
+                      "ceiling:create_app", "--factory", "--port", str(port),
+                      "--http", "publisher"])  # the publisher's own protocol
     return launch("fastapi", command, port, "/" + sorted(os.listdir(bodies))[0],
                   work / "ceiling.log", {"BENCH_CEILING_DIR": str(bodies),
                                          "PYTHONPATH": str(ROOT / "bench")}, ROOT / "bench")
