@@ -15,6 +15,8 @@ import argparse
 
 import uvicorn
 
+from publisher.http_server import BoundedHttpTools
+
 HEAD_LIMIT = 16_384  # the publisher's default max_header_bytes
 
 
@@ -25,11 +27,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--http", choices=["publisher", "httptools", "h11"], default="publisher")
     args = parser.parse_args()
-    http: object = args.http
-    if args.http == "publisher":
-        from publisher.http_server import BoundedHttpTools  # noqa: PLC0415
-
-        http = BoundedHttpTools
+    http: object = BoundedHttpTools if args.http == "publisher" else args.http
     uvicorn.run(args.app, factory=args.factory, host="127.0.0.1", port=args.port,
                 log_level="warning", access_log=False, http=http,  # type: ignore[arg-type]
                 h11_max_incomplete_event_size=HEAD_LIMIT)
