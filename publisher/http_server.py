@@ -22,11 +22,12 @@ up to one read (64 KiB) early, never late.
 
 uvicorn writes a response's head as soon as the app starts the response, and its body
 when the app sends it: two writes, so two system calls and two TCP segments for an answer
-the app sends whole, as it sends almost all of ours. ``_HeadHeld`` holds the head until
-the first body bytes and writes both at once (``bench/floor.py``: some 3 µs a request, a
-tenth of a replayed answer's cost). A stream's head thus leaves with its first chunk; a
-response that ends without body bytes (HEAD) or a close writes what is held; a "100
-Continue" is never held.
+the app sends whole, as it sends almost all of ours. ``_HeadHeld`` holds the head of an
+answer of known length (Content-Length) until its first body bytes and writes both at once
+(``bench/floor.py``: some 3 µs a request, a tenth of a replayed answer's cost); the end of
+a response without body bytes (HEAD) or a close writes what is held. The head of a stream
+(chunked) is not held: its first byte leaves before the first rows are ready. Nor is a
+"100 Continue".
 """
 
 from __future__ import annotations
@@ -101,9 +102,9 @@ class BoundedHttpTools(HttpToolsProtocol):
 
 
 class _HeadHeld:
-    """The transport as one response's cycle sees it: the head it writes is held and
-    written with the first body bytes, or when the response ends without any (HEAD: uvicorn
-    writes no body then), or at a close (see the module's docstring)."""
+    """The transport as one response's cycle sees it: the head of an answer of known length
+    is held and written with the first body bytes, or when the response ends without any
+    (HEAD: uvicorn writes no body then), or at a close (see the module's docstring)."""
 
     __slots__ = ("held", "on_response", "started", "transport")
 
@@ -115,8 +116,10 @@ class _HeadHeld:
         if self.held:
             data, self.held = self.held + data, b""
         elif not self.started and not data.startswith(b"HTTP/1.1 100 "):
-            self.held, self.started = data, True  # the response head
-            return
+            self.started = True  # the response head
+            if b"\r\ncontent-length: " in data:  # an answer of known length: held
+                self.held = data
+                return
         self.transport.write(data)
 
     def finished(self) -> None:

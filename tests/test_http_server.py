@@ -154,9 +154,10 @@ async def _app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-length", b"5")]})
         return
-    parts = [b"one", b"two"] if path == "/stream" else [b"whole"]
-    await send({"type": "http.response.start", "status": 200, "headers": [
-        (b"content-length", str(sum(map(len, parts))).encode())]})
+    parts = [b"one", b"two"] if path in ("/stream", "/chunked") else [b"whole"]
+    length = [] if path == "/chunked" else [(b"content-length",
+                                             str(sum(map(len, parts))).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": length})
     for i, part in enumerate(parts):
         await send({"type": "http.response.body", "body": part,
                     "more_body": i < len(parts) - 1})
@@ -177,7 +178,8 @@ def _writes(requests: bytes, answers: int) -> tuple[list[bytes], bytes]:
         protocol.transport = counting  # type: ignore[assignment]
         await loop.sock_sendall(theirs, requests)
         read = b""
-        while read.count(b"HTTP/1.1 200") < answers or not read.endswith((b"whole", b"two")):
+        while read.count(b"HTTP/1.1 200") < answers \
+                or not read.endswith((b"whole", b"two", b"0\r\n\r\n")):
             chunk = await asyncio.wait_for(loop.sock_recv(theirs, 65536), 5)
             if not chunk:
                 break
@@ -199,6 +201,15 @@ def test_a_streams_head_leaves_with_its_first_chunk() -> None:
     assert len(writes) == 2
     assert writes[0].startswith(b"HTTP/1.1 200 OK\r\n") and writes[0].endswith(b"\r\n\r\none")
     assert writes[1] == b"two"
+
+
+def test_a_chunked_streams_head_leaves_at_once() -> None:
+    """No length: a stream whose rows are still coming; its first byte is not held back."""
+    writes, read = _writes(b"GET /chunked HTTP/1.1\r\nHost: x\r\n\r\n", 1)
+    assert writes[0].startswith(b"HTTP/1.1 200 OK\r\n") and writes[0].endswith(b"\r\n\r\n")
+    assert b"transfer-encoding: chunked" in writes[0]
+    assert writes[1:] == [b"3\r\none\r\n", b"3\r\ntwo\r\n0\r\n\r\n"]
+    assert read.endswith(b"0\r\n\r\n")
 
 
 def test_100_continue_is_not_held() -> None:
