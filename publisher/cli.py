@@ -6,6 +6,7 @@
     publisher export DIR           write the whole site (dumps, catalogue, documents) as files
     publisher check-harvest URL    run a portal's checks against a live catalogue URL
     publisher push [FILE...]       load the graph into a remote SPARQL store (atomic swap)
+    publisher load                 bulk-load data/ and ontology/ into the on-disk store
 
 ``main`` is the entry point: it parses with cli_parser.py (every subcommand's flags, and how
 the settings flags become Settings) and runs the subcommand with the functions below.
