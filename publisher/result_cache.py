@@ -94,11 +94,8 @@ class BytesLRU(Generic[K, V]):
         self.misses = 0
 
     def get(self, key: K) -> V | None:
-        found = self._kept.get(key)
-        if found is None:
-            self.misses += 1
-        else:
-            self.hits += 1
+        found = self.peek(key)
+        self.count(hit=found is not None)
         return found
 
     def peek(self, key: K) -> V | None:
