@@ -195,7 +195,6 @@ class WorkerPool:
         here = self.evaluate_here(job) if job.here else None
         if here is not None:  # a single-pattern look-up: no worker needed (publisher.lookup)
             return Evaluation(self, None, here.truncated, ("data", here.body))
-        loop = asyncio.get_running_loop()
         try:
             worker = self._idle.get_nowait()  # no task to wait in when one is idle
         except asyncio.QueueEmpty:
@@ -205,14 +204,15 @@ class WorkerPool:
             except TimeoutError:
                 raise ServiceUnavailable("All query workers are busy; try again in a "
                                          "moment.") from None
-        # (also the watchdog's deadline for a begun answer whose rest is never asked for)
-        worker.deadline = loop.time() + self.settings.query_timeout
         try:
             begun = self.begin_here(job) if job.here else None
         except BaseException:  # a syntax error: the worker has done nothing
             self._done(worker, healthy=True)
             raise
         if begun is not None:  # the server sends the first rows, the worker the rest
+            # the watchdog's deadline, should the rest never be asked for (_dispatch sets
+            # it again when it is)
+            worker.deadline = asyncio.get_running_loop().time() + self.settings.query_timeout
             return Evaluation(self, worker, False, begun=begun, job=job)
         try:
             self._dispatch(worker, job)
