@@ -27,10 +27,9 @@ from publisher.metrics import Metrics
 from publisher.reload import Reloader
 from publisher.routes import catalog, ops, problem_response, queries, resources, site, sparql
 from publisher.routes.limits import RequestLimits
-from publisher.routes.lookups import Lookups
+from publisher.routes.front import Publisher
 from publisher.routes.middleware import GZIP_MINIMUM, GZipWhenAsked, HeadAsGet, ResponseHeaders
 from publisher.routes.ops import Observe, ServingState
-from publisher.routes.replay import Replay
 from publisher.runtime import Runtime
 from publisher.store import OxigraphStore
 
@@ -60,7 +59,7 @@ def create_app(settings: Settings, read_only_store: bool = False) -> FastAPI:
             await app.state.reloader.close()
             await app.state.runtime.close()
 
-    app = FastAPI(
+    app = Publisher(
         title="Uppsala kommun — international relations as Linked Open Data",
         version=__version__,
         description="Every resource answers in Turtle, JSON-LD, RDF/XML, N-Triples and HTML.",
@@ -87,9 +86,9 @@ def create_app(settings: Settings, read_only_store: bool = False) -> FastAPI:
     app.add_middleware(HeadAsGet)
     app.add_middleware(Observe)  # metrics, access log, runtime pinning (routes/ops.py)
     app.add_middleware(ResponseHeaders, html_links=discovery_links(settings))
-    app.add_middleware(Lookups, max_headers=settings.max_header_bytes)  # (lookups.py)
-    app.add_middleware(Replay, max_headers=settings.max_header_bytes)  # outermost (replay.py)
     _install_error_handlers(app)
+    # Replay and the door, before FastAPI's own layers (routes/front.py)
+    app.with_front(settings.max_header_bytes, on_error=unexpected)
     # resources first: the most requested routes are matched first (bench/RESULTS.md)
     for router in (resources.router, sparql.router, queries.router_for(settings),
                    catalog.router, site.router, ops.router):
@@ -106,6 +105,12 @@ def _cache_counts(app: FastAPI, name: str) -> tuple[int, int]:
     if cache is not None:
         hits, misses = hits + cache.hits, misses + cache.misses
     return hits, misses
+
+
+async def unexpected(request: Request, exc: Exception) -> Response:
+    """The answer to an error nothing else words: a 500 that says nothing internal."""
+    log.error("unexpected error on %s", request.url.path, exc_info=exc)
+    return problem_response(request, PublisherError("The server could not answer."))
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -131,10 +136,6 @@ def _install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
         return problem_response(request, BadRequest("; ".join(problems)))
-
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        log.error("unexpected error on %s", request.url.path, exc_info=exc)
-        return problem_response(request, PublisherError("The server could not answer."))
 
     app.add_exception_handler(PublisherError, publisher_error)
     app.add_exception_handler(StarletteHTTPException, http_exception)

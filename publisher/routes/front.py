@@ -1,0 +1,70 @@
+"""The front: Replay and the door, before FastAPI's own layers.
+
+FastAPI meets every request with layers of its own before the first middleware: its
+``__call__`` (the root path, a check whether OpenTelemetry is configured, which reads the
+environment), Starlette's ``__call__`` and error middleware, an exception-telemetry layer
+and a body-limit layer. Together they cost about 5 µs a request. That is a third of what a
+replayed answer costs the app (routes/replay.py) and a fifth of the Python a look-up
+answered at the door costs (routes/lookups.py), and those two answer most requests a busy
+publisher gets (bench/RESULTS.md). So ``Publisher.__call__`` hands an HTTP request to them
+first, and what they do not answer goes on to FastAPI's ``__call__`` and the middlewares
+app.py installs, as before.
+
+Two things the skipped layers did for the front's answers are done here:
+
+* an unexpected error before an answer has begun gets the app's own 500 (Starlette's
+  ``ServerErrorMiddleware`` with the handler app.py gives it); the error goes to the log;
+* FastAPI's native OpenTelemetry instrumentation traces each request once an operator
+  configures OpenTelemetry. While it is configured (looked at once a second, not per
+  request), every request takes FastAPI's full path, without Replay and the door, so that
+  every request is traced. The answers are the same either way; only their speed differs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from starlette.middleware.errors import ServerErrorMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from publisher.routes.lookups import Lookups
+from publisher.routes.replay import Replay
+
+#: seconds between two looks at whether OpenTelemetry is configured
+TELEMETRY_CHECK = 1.0
+
+
+class Publisher(FastAPI):
+    """FastAPI whose HTTP requests meet the front first (``with_front``)."""
+
+    front: ASGIApp | None = None
+    _traced, _traced_seen = False, float("-inf")
+
+    def with_front(self, max_headers: int,
+                   on_error: Callable[[Request, Exception], Awaitable[Response]]) -> None:
+        """Put Replay and the door in front: what they do not answer goes on to FastAPI."""
+        full_path = super().__call__
+        self.front = ServerErrorMiddleware(
+            Replay(Lookups(full_path, max_headers=max_headers), max_headers=max_headers),
+            handler=on_error)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        front = self.front
+        if front is not None and scope["type"] == "http" and not self._telemetry_on():
+            scope["app"] = self
+            await front(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+    def _telemetry_on(self) -> bool:
+        """Whether FastAPI's native telemetry would trace a request now (FastAPI versions
+        without it: never)."""
+        now = time.monotonic()
+        if now - self._traced_seen >= TELEMETRY_CHECK:
+            native = getattr(self, "_native_telemetry", None)
+            self._traced = native is not None and bool(native.enabled())
+            self._traced_seen = now
+        return self._traced
