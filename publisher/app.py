@@ -26,8 +26,8 @@ from publisher.errors import (
 from publisher.metrics import Metrics
 from publisher.reload import Reloader
 from publisher.routes import catalog, ops, problem_response, queries, resources, site, sparql
-from publisher.routes.limits import RequestLimits
 from publisher.routes.front import Publisher
+from publisher.routes.limits import RequestLimits
 from publisher.routes.middleware import GZIP_MINIMUM, GZipWhenAsked, HeadAsGet, ResponseHeaders
 from publisher.routes.ops import Observe, ServingState
 from publisher.runtime import Runtime
