@@ -53,7 +53,6 @@ from publisher.errors import HttpError, PublisherError
 from publisher.executor import QueryEvaluation
 from publisher.result_cache import Answer, etag
 from publisher.routes import sparql as route
-from publisher.routes.limits import chunked, content_length, head_size
 from publisher.routes.middleware import GZIP_MINIMUM
 from publisher.routes.prepared import Prepared, checked
 from publisher.routes.replay import VARY_ON, Header, request_key, send_stream, send_whole
@@ -86,8 +85,9 @@ class Lookups:
             await self.app(scope, receive, send)
             return
         state = scope["app"].state
-        key = request_key(scope) if _evaluates_here(state) else None
-        if key is None or not _small_body(scope) or head_size(scope) > self.max_headers:
+        key = request_key(scope, self.max_headers, MAX_BODY) if _evaluates_here(state) \
+            else None
+        if key is None:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
@@ -181,12 +181,6 @@ _TAKEN = frozenset({("POST", False), ("GET", True)})
 def _evaluates_here(state: Any) -> bool:
     """Whether the Runtime's store is local (a remote store has no evaluation here)."""
     return isinstance(getattr(state._state.get("runtime"), "pool", None), WorkerPool)
-
-
-def _small_body(scope: Scope) -> bool:
-    """Whether the body has one sane declared length (0 when none) within MAX_BODY."""
-    declared = content_length(scope)
-    return declared is not None and declared <= MAX_BODY and not chunked(scope)
 
 
 async def _read(receive: Receive) -> list[Message]:

@@ -15,7 +15,7 @@ of the cache.
 The key: path, query string and every request header a representation can vary on
 (``VARY_ON``). Requests that carry a validator or ask for a part (If-None-Match, Range, ...)
 or credentials always take the full path, which answers 304 and 206 itself; so do header
-blocks over ``max_header_bytes`` (the full path answers 431).
+blocks over ``max_header_bytes`` (the full path answers 431) and requests with a body.
 
 Exact invalidation: the cache belongs to the Runtime, which is replaced whole when the data
 changes (publisher/reload.py). A remote store's version changes under its Runtime, so a
@@ -35,7 +35,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from publisher import logs
 from publisher.result_cache import Recorded, ResponseCache
-from publisher.routes.limits import head_size
 from publisher.routes.middleware import request_id
 from publisher.routes.ops import access_fields, route_template
 
@@ -43,17 +42,27 @@ from publisher.routes.ops import access_fields, route_template
 VARY_ON = (b"accept", b"accept-encoding", b"accept-language", b"origin", b"host")
 #: request headers that send a request down the full path: validators, ranges, credentials
 BYPASS = frozenset({b"if-none-match", b"if-modified-since", b"if-match", b"if-unmodified-since",
-                    b"if-range", b"range", b"authorization", b"cookie"})
+                    b"if-range", b"range", b"authorization", b"cookie",
+                    b"transfer-encoding"})  # a body of no declared length
 _POSITION = {name: i for i, name in enumerate(VARY_ON)}
+_LENGTH_SEEN = 1 << len(VARY_ON)
 Header = tuple[bytes, bytes]
 _NOT_KEPT = frozenset({b"x-request-id", b"date", b"server"})
 
 
-def request_key(scope: Scope) -> tuple[bytes, ...] | None:
-    """The cache key of a GET or HEAD, or None when the request must take the full path."""
+def request_key(scope: Scope, max_headers: int,
+                max_body: int = 0) -> tuple[bytes, ...] | None:
+    """The cache key of a request, read in one pass over its head, or None when the request
+    must take the full path: a header it varies on given twice, a validator, range or
+    credentials (``BYPASS``), a head of over ``max_headers`` bytes (the full path answers
+    431), or a body that is not of one sane declared length within ``max_body`` bytes."""
     values: list[bytes] = [b""] * len(VARY_ON)
     seen = 0
+    length = b"0"
+    path = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape")
+    size = len(path) + len(scope["query_string"])  # as limits.head_size counts
     for name, value in scope["headers"]:
+        size += len(name) + len(value) + 4
         position = _POSITION.get(name)
         if position is not None:
             if seen & (1 << position):
@@ -62,7 +71,14 @@ def request_key(scope: Scope) -> tuple[bytes, ...] | None:
             values[position] = value
         elif name in BYPASS:
             return None
-    path = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape")
+        elif name == b"content-length":
+            if seen & _LENGTH_SEEN and value != length:
+                return None
+            seen |= _LENGTH_SEEN
+            length = value
+    if size > max_headers or not length.isdigit() or len(length) > 18 \
+            or int(length) > max_body:
+        return None
     return (path, scope["query_string"], *values)
 
 
@@ -77,8 +93,8 @@ class Replay:
             return
         runtime = scope["app"].state._state.get("runtime")
         cache: ResponseCache | None = getattr(runtime, "responses", None)
-        key = request_key(scope) if cache is not None else None
-        if cache is None or key is None or head_size(scope) > self.max_headers:
+        key = request_key(scope, self.max_headers) if cache is not None else None
+        if cache is None or key is None:
             await self.app(scope, receive, send)
             return
         found = cache.get(key)

@@ -70,7 +70,7 @@ def test_the_front_answers_without_fastapi(counted: Counted) -> None:
 
 def test_an_error_in_the_front_is_the_apps_500(monkeypatch: pytest.MonkeyPatch,
                                                caplog: pytest.LogCaptureFixture) -> None:
-    def broken(scope: Any) -> None:
+    def broken(*args: Any) -> None:
         raise RuntimeError("a secret of the server")
 
     monkeypatch.setattr(replay, "request_key", broken)

@@ -14,6 +14,8 @@ from fastapi.testclient import TestClient
 
 from publisher.app import create_app
 from publisher.result_cache import ResponseCache
+from publisher.routes.limits import head_size
+from publisher.routes.replay import request_key
 from tests.conftest import Server
 from tests.routes.conftest import mini_settings
 
@@ -90,6 +92,39 @@ def test_each_variant_is_kept_apart(fresh: TestClient) -> None:
     assert again[4].content == again[0].content  # as decoded by the client
     assert "access-control-allow-origin" in again[5].headers
     assert "access-control-allow-origin" not in again[0].headers
+
+
+BASIC = [(b"host", b"data.uppsala.se"), (b"accept", b"text/turtle")]
+
+
+@pytest.mark.parametrize(("extra", "max_body", "kept"), [
+    ([], 0, True),
+    ([(b"accept-encoding", b"gzip")], 0, True),
+    ([(b"accept", b"text/html")], 0, False),            # a header it varies on, twice
+    ([(b"if-none-match", b'"x"')], 0, False),           # a validator: the route answers 304
+    ([(b"range", b"bytes=0-1")], 0, False),
+    ([(b"cookie", b"a=b")], 0, False),                  # credentials
+    ([(b"transfer-encoding", b"chunked")], 4000, False),  # no declared length
+    ([(b"content-length", b"0")], 0, True),
+    ([(b"content-length", b"5")], 0, False),            # Replay: a GET with a body
+    ([(b"content-length", b"4000")], 4000, True),       # the door: a body within max_body
+    ([(b"content-length", b"4001")], 4000, False),
+    ([(b"content-length", b"12"), (b"content-length", b"12")], 4000, True),
+    ([(b"content-length", b"12"), (b"content-length", b"13")], 4000, False),
+    ([(b"content-length", b"-1")], 4000, False),
+    ([(b"content-length", b"1" * 19)], 10**30, False),
+    ([(b"x-long", b"v" * 8000)], 0, True),              # within the head limit...
+    ([(b"x-long", b"v" * 8001)], 0, False),             # ...and one byte over it
+])
+def test_the_key_is_read_in_one_pass(extra: list[tuple[bytes, bytes]], max_body: int,
+                                     kept: bool) -> None:
+    scope = {"path": "/doc/x", "raw_path": b"/doc/x", "query_string": b"a=1",
+             "headers": [*BASIC, *extra]}
+    limit = head_size({**scope, "headers": [*BASIC, (b"x-long", b"v" * 8000)]})
+    key = request_key(scope, limit, max_body)
+    assert (key is not None) is kept
+    if kept:
+        assert key is not None and key[:3] == (b"/doc/x", b"a=1", b"text/turtle")
 
 
 def test_validators_and_ranges_take_the_full_path(fresh: TestClient) -> None:
