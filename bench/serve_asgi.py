@@ -12,8 +12,12 @@ floor.py.
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 import uvicorn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # publisher, installed or not
 
 from publisher.http_server import BoundedHttpTools
 
