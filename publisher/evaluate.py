@@ -193,43 +193,13 @@ def run_job(store: OxigraphStore, job: Job, conn: Connection, buffer_rows: int,
         return store.query(job.query, **options)
 
     sink = _Sink(conn, job.max_bytes, whole)
-    limit = top_level_limit(job.query)
-    limited = limit is not None and limit <= job.max_rows
-    streams = limit is not None and STREAM_ROWS < limit <= job.max_rows  # a long answer
     try:
         found = evaluate()
         if isinstance(found, ox.QueryBoolean):
             sink.head = ("head", False)
             sink.write(results.boolean(bool(found), job.format))
         elif isinstance(found, ox.QuerySolutions):
-            columns = [v.value for v in found.variables]
-            names = result_columns(columns, job.query)
-            if job.skip:
-                _send_rest(found, names, columns, job, sink)
-                sink.finish()
-                return
-            if limited and job.format in results.NATIVE_FORMATS and names == columns:
-                # the whole answer, in the engine's column order: written by pyoxigraph,
-                # 2-3 times faster than results.py (and the same data)
-                sink.head = ("head", False)
-                if streams:  # sent from pyoxigraph's first write; a small answer is one shorter
-                    sink.first_chunk = NATIVE_WRITE_BYTES  # write, so still one message
-                # _Sink is duck-typed: it has the write() pyoxigraph calls
-                found.serialize(sink, results.NATIVE_FORMATS[job.format])  # type: ignore[arg-type]
-                sink.finish()
-                return
-            if limited:  # a SELECT's LIMIT counts rows: within max_rows, no second pass
-                truncated, rows = False, iter(found)
-            else:
-                truncated, rows = bounded(iter(found), lambda: iter(evaluate()), job.max_rows,
-                                          buffer_rows)
-            sink.head = ("head", truncated)
-            pieces = results.solutions(names, rows, job.format)
-            sink.write(next(pieces))  # the format's head: no row is evaluated before it
-            if streams:  # sent from the first row (an unlimited answer's rows are counted
-                sink.first_chunk = 1  # before its head anyway: see bounded)
-            for piece in pieces:
-                sink.write(piece)
+            _send_solutions(found, evaluate, job, sink, buffer_rows)
         else:
             # (a CONSTRUCT's LIMIT counts solutions, not triples: always counted here)
             truncated, triples = bounded(iter(found), lambda: iter(evaluate()), job.max_rows,
@@ -245,6 +215,40 @@ def run_job(store: OxigraphStore, job: Job, conn: Connection, buffer_rows: int,
         conn.send(("error", "http", exc))
     except Exception as exc:  # noqa: BLE001  (reported to the client; the worker lives on)
         conn.send(("error", "evaluation", str(exc)))
+
+
+def _send_solutions(found: ox.QuerySolutions, evaluate: Callable[[], Any], job: Job,
+                    sink: _Sink, buffer_rows: int) -> None:
+    """A SELECT's answer into ``sink`` (``run_job`` finishes it)."""
+    limit = top_level_limit(job.query)
+    limited = limit is not None and limit <= job.max_rows
+    streams = limit is not None and STREAM_ROWS < limit <= job.max_rows  # a long answer
+    columns = [v.value for v in found.variables]
+    names = result_columns(columns, job.query)
+    if job.skip:
+        _send_rest(found, names, columns, job, sink)
+        return
+    if limited and job.format in results.NATIVE_FORMATS and names == columns:
+        # the whole answer, in the engine's column order: written by pyoxigraph,
+        # 2-3 times faster than results.py (and the same data)
+        sink.head = ("head", False)
+        if streams:  # sent from pyoxigraph's first write; a small answer is one shorter
+            sink.first_chunk = NATIVE_WRITE_BYTES  # write, so still one message
+        # _Sink is duck-typed: it has the write() pyoxigraph calls
+        found.serialize(sink, results.NATIVE_FORMATS[job.format])  # type: ignore[arg-type]
+        return
+    if limited:  # a SELECT's LIMIT counts rows: within max_rows, no second pass
+        truncated, rows = False, iter(found)
+    else:
+        truncated, rows = bounded(iter(found), lambda: iter(evaluate()), job.max_rows,
+                                  buffer_rows)
+    sink.head = ("head", truncated)
+    pieces = results.solutions(names, rows, job.format)
+    sink.write(next(pieces))  # the format's head: no row is evaluated before it
+    if streams:  # sent from the first row (an unlimited answer's rows are counted
+        sink.first_chunk = 1  # before its head anyway: see bounded)
+    for piece in pieces:
+        sink.write(piece)
 
 
 def serve(store: OxigraphStore, conn: Connection, buffer_rows: int) -> None:
