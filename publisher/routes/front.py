@@ -3,12 +3,13 @@
 FastAPI meets every request with layers of its own before the first middleware: its
 ``__call__`` (the root path, a check whether OpenTelemetry is configured, which reads the
 environment), Starlette's ``__call__`` and error middleware, an exception-telemetry layer
-and a body-limit layer. Together they cost about 5 µs a request. That is a third of what a
-replayed answer costs the app (routes/replay.py) and a fifth of the Python a look-up
-answered at the door costs (routes/lookups.py), and those two answer most requests a busy
-publisher gets (bench/RESULTS.md). So ``Publisher.__call__`` hands an HTTP request to them
-first, and what they do not answer goes on to FastAPI's ``__call__`` and the middlewares
-app.py installs, as before.
+and a body-limit layer. Together they cost about 3 µs a request: a quarter of what a
+replayed answer cost the app inside them (routes/replay.py; 11.1 against 8.3 µs
+in-process), and a sixth of the Python of a look-up answered at the door
+(routes/lookups.py). Those two answer most requests a busy publisher gets
+(bench/RESULTS.md), so ``Publisher.__call__`` hands an HTTP request to them first, and what
+they do not answer goes on to FastAPI's ``__call__`` and the middlewares app.py installs,
+as before.
 
 Two things the skipped layers did for the front's answers are done here:
 

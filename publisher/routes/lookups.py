@@ -4,10 +4,10 @@ A SPARQL query the server evaluates itself (publisher.lookup: one triple pattern
 answer) costs the engine some 20-60 µs; routing it through FastAPI and the middlewares
 inside this one cost three times that (bench/RESULTS.md), and a tenth of a millisecond of
 every query a worker answers. This layer, inside Replay (routes/replay.py) in the front
-(routes/front.py), before FastAPI's own layers and every middleware, takes a POST (form or application/sparql-query, body read here) or a GET
-``?query=`` to /sparql, checks it with the route's own functions (``sparql.read_request``,
-``sparql.parse_query``, ``routes.sparql``'s negotiation, job and result key: in
-routes/prepared.py) and answers it:
+(routes/front.py), before FastAPI's own layers and every middleware, takes a POST (form or
+application/sparql-query, body read here) or a GET ``?query=`` to /sparql, checks it with
+the route's own functions (``sparql.read_request``, ``sparql.parse_query``,
+``routes.sparql``'s negotiation, job and result key: in routes/prepared.py) and answers it:
 
 * a look-up, with the pool's ``evaluate_here``;
 * any other SELECT or ASK, with the pool's ``evaluate``: a worker's answer, sent whole or

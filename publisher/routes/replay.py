@@ -1,8 +1,8 @@
 """Replay: a repeated GET answered with the complete response recorded the first time.
 
 The first layer of the front (routes/front.py), an in-process HTTP cache in the manner of
-a reverse proxy's micro-cache. The first GET of a representation runs the whole app; if its answer is
-cacheable, its status, headers and body are kept in the Runtime's ``responses``
+a reverse proxy's micro-cache. The first GET of a representation runs the whole app; if its
+answer is cacheable, its status, headers and body are kept in the Runtime's ``responses``
 (a ``ResponseCache``). A later GET or HEAD with the same key is answered from there without
 entering the framework: the same bytes and headers, a fresh ``X-Request-ID``, and counted in
 the metrics and the access log under the route it was recorded from.
