@@ -71,6 +71,19 @@ def create_app(settings: Settings, read_only_store: bool = False) -> FastAPI:
     app.state = ServingState()  # app.state.runtime: the one a request is pinned to (ops.py)
     app.state.settings = settings
     app.state.metrics = Metrics(lambda name: _cache_counts(app, name))
+    _install_middlewares(app, settings)
+    _install_error_handlers(app)
+    # Replay and the door, before FastAPI's own layers (routes/front.py)
+    app.with_front(settings.max_header_bytes, on_error=unexpected)
+    # resources first: the most requested routes are matched first (bench/RESULTS.md)
+    for router in (resources.router, sparql.router, queries.router_for(settings),
+                   catalog.router, site.router, ops.router):
+        app.include_router(router)
+    return app
+
+
+def _install_middlewares(app: FastAPI, settings: Settings) -> None:
+    """The middlewares of the full path, innermost first (the front is before them all)."""
     app.add_middleware(RequestLimits, max_body=settings.max_request_body,  # every route
                        max_headers=settings.max_header_bytes)  # (routes/limits.py)
     app.add_middleware(GZipWhenAsked, minimum_size=GZIP_MINIMUM)
@@ -86,14 +99,6 @@ def create_app(settings: Settings, read_only_store: bool = False) -> FastAPI:
     app.add_middleware(HeadAsGet)
     app.add_middleware(Observe)  # metrics, access log, runtime pinning (routes/ops.py)
     app.add_middleware(ResponseHeaders, html_links=discovery_links(settings))
-    _install_error_handlers(app)
-    # Replay and the door, before FastAPI's own layers (routes/front.py)
-    app.with_front(settings.max_header_bytes, on_error=unexpected)
-    # resources first: the most requested routes are matched first (bench/RESULTS.md)
-    for router in (resources.router, sparql.router, queries.router_for(settings),
-                   catalog.router, site.router, ops.router):
-        app.include_router(router)
-    return app
 
 
 def _cache_counts(app: FastAPI, name: str) -> tuple[int, int]:
