@@ -166,24 +166,8 @@ def landing_data(store: Store, lang: str, settings: Settings) -> Landing:
     out.focus_areas = _items(p, _run(store, FOCUS_AREAS, settings, **at), "area", "label",
                              "definition", base)
     out.focus_areas.sort(key=lambda i: i.link.text.lower())
-    towns = p.group(_run(store, TWIN_TOWNS, settings, **at), "agreement")
-    for agreement, cols in towns.items():
-        city = _link(cols["city"][0].value, p.pick(cols["cityLabel"]), base)
-        country = (_link(cols["country"][0].value, p.pick(cols["countryLabel"]), base)
-                   if cols.get("country") else None)
-        kind = p.pick(cols.get("kindLabel", []))
-        out.twin_towns.append(Item(city, extra={
-            "agreement": _link(agreement, None, base), "country": country,
-            "start": cols["start"][0].value, "kind": kind[0] if kind else None}))
-    out.twin_towns.sort(key=lambda i: (i.extra["start"], i.link.text))
-    for membership, cols in p.group(_run(store, MEMBERSHIPS, settings, **at),
-                                     "membership").items():
-        text = p.pick(cols.get("text", []))
-        out.memberships.append(Item(
-            _link(cols["body"][0].value, p.pick(cols["bodyLabel"]), base),
-            text[0] if text else None, text[1] if text else None,
-            {"start": cols["start"][0].value if cols.get("start") else None,
-             "membership": _link(membership, p.pick(cols["label"]), base)}))
+    out.twin_towns = _twin_towns(p, _run(store, TWIN_TOWNS, settings, **at), base)
+    out.memberships = _memberships(p, _run(store, MEMBERSHIPS, settings, **at), base)
     out.documents = _items(p, _run(store, DOCUMENTS, settings, **at), "doc", "label", None, base)
     out.units = _items(p, _run(store, UNITS, settings, **at), "unit", "label", "text", base)
     phones = _run(store, ORG_CONTACT, settings, org=org)
@@ -195,6 +179,33 @@ def landing_data(store: Store, lang: str, settings: Settings) -> Landing:
         out.contact_points = _contacts(p, _run(store, CONTACT_POINTS, settings, **at), "point",
                                        "name", "text", base)
     return out
+
+
+def _twin_towns(p: Picker, rows: list[Any], base: str) -> list[Item]:
+    """One item per twinning agreement, by start year then city name."""
+    towns = []
+    for agreement, cols in p.group(rows, "agreement").items():
+        city = _link(cols["city"][0].value, p.pick(cols["cityLabel"]), base)
+        country = (_link(cols["country"][0].value, p.pick(cols["countryLabel"]), base)
+                   if cols.get("country") else None)
+        kind = p.pick(cols.get("kindLabel", []))
+        towns.append(Item(city, extra={
+            "agreement": _link(agreement, None, base), "country": country,
+            "start": cols["start"][0].value, "kind": kind[0] if kind else None}))
+    towns.sort(key=lambda i: (i.extra["start"], i.link.text))
+    return towns
+
+
+def _memberships(p: Picker, rows: list[Any], base: str) -> list[Item]:
+    memberships = []
+    for membership, cols in p.group(rows, "membership").items():
+        text = p.pick(cols.get("text", []))
+        memberships.append(Item(
+            _link(cols["body"][0].value, p.pick(cols["bodyLabel"]), base),
+            text[0] if text else None, text[1] if text else None,
+            {"start": cols["start"][0].value if cols.get("start") else None,
+             "membership": _link(membership, p.pick(cols["label"]), base)}))
+    return memberships
 
 
 def _items(p: Picker, rows: list[Any], key: str, label: str, text: str | None,
