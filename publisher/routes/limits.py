@@ -94,6 +94,10 @@ def content_length(scope: Scope) -> int | None:
     values = [v for k, v in scope.get("headers", ()) if k == b"content-length"]
     if not values:
         return 0
-    if len(set(values)) != 1 or not values[0].isdigit() or len(values[0]) > 18:
-        return None
-    return int(values[0])
+    return declared_length(values[0]) if len(set(values)) == 1 else None
+
+
+def declared_length(value: bytes) -> int | None:
+    """One Content-Length value as a number, or None when it is not a sane one (digits
+    only, at most 18 of them)."""
+    return int(value) if value.isdigit() and len(value) <= 18 else None

@@ -35,6 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from publisher import logs
 from publisher.result_cache import Recorded, ResponseCache
+from publisher.routes.limits import declared_length
 from publisher.routes.middleware import request_id
 from publisher.routes.ops import access_fields, route_template
 
@@ -76,8 +77,8 @@ def request_key(scope: Scope, max_headers: int,
                 return None
             seen |= _LENGTH_SEEN
             length = value
-    if size > max_headers or not length.isdigit() or len(length) > 18 \
-            or int(length) > max_body:
+    declared = declared_length(length)
+    if size > max_headers or declared is None or declared > max_body:
         return None
     return (path, scope["query_string"], *values)
 
