@@ -48,25 +48,26 @@ def main() -> None:
     args = parser.parse_args()
     bench = Bench(args.triples, set(), args.seconds)
     body = WORK / str(args.triples) / "ceiling" / "small.srj"
+    env = {"BENCH_FLOOR_BODY": str(body), "PYTHONPATH": str(peers.ROOT / "bench")}
+    post = ("POST", "/sparql", {"Accept": JSON_RESULTS, "Content-Type":
+                                "application/x-www-form-urlencoded"},
+            w.form(query(SMALL, bench.cities)))
+    get = ("GET", "/sparql", {"Accept": JSON_RESULTS}, "")
     for http in ("publisher", "httptools", "h11"):
         port = peers.free_port()
         command = peers.pinned([sys.executable, str(peers.ROOT / "bench" / "serve_asgi.py"),
                                 "floor:app", "--port", str(port), "--http", http])
-        env = {"BENCH_FLOOR_BODY": str(body), "PYTHONPATH": str(peers.ROOT / "bench")}
         running = peers.launch("floor", command, port, "/", bench.work / "floor.log", env,
                                peers.ROOT / "bench")
         peer = f"uvicorn floor ({http})"
         try:
-            post = ("POST", "/sparql", {"Accept": JSON_RESULTS, "Content-Type":
-                                        "application/x-www-form-urlencoded"},
-                    w.form(query(SMALL, bench.cities)))
             bench.put("small SELECT c32 (POST)", peer,
                       bench.wrk(port, f"floor-post-{http}", [post], 32))
-            bench.put("small SELECT c32 (GET)", peer, bench.wrk(
-                port, f"floor-get-{http}", [("GET", "/sparql", {"Accept": JSON_RESULTS}, "")],
-                32))
+            bench.put("small SELECT c32 (GET)", peer,
+                      bench.wrk(port, f"floor-get-{http}", [get], 32))
         finally:
             running.stop()
+
 
 if __name__ == "__main__":
     main()
