@@ -1,5 +1,5 @@
-"""create_app(settings) -> FastAPI. The lifespan opens the store; routers and the one error
-handler are installed here. Nothing heavy happens at import."""
+"""create_app(settings) -> Publisher (a FastAPI). The lifespan opens the store; routers and
+the one error handler are installed here. Nothing heavy happens at import."""
 
 from __future__ import annotations
 
@@ -36,14 +36,14 @@ from publisher.store import OxigraphStore
 log = logging.getLogger("publisher")
 
 
-def create_app_from_env() -> FastAPI:
+def create_app_from_env() -> Publisher:
     """The app of one of several worker processes (``publisher serve --workers N``):
     settings from the environment, and an on-disk store opened read-only, because the
     process that started the workers has already brought it up to date."""
     return create_app(load_settings(), read_only_store=True)
 
 
-def create_app(settings: Settings, read_only_store: bool = False) -> FastAPI:
+def create_app(settings: Settings, read_only_store: bool = False) -> Publisher:
     """The whole publisher as one ASGI app; the store opens when the app starts."""
 
     @asynccontextmanager

@@ -28,6 +28,23 @@ answer of known length (Content-Length) until its first body bytes and writes bo
 a response without body bytes (HEAD) or a close writes what is held. The head of a stream
 (chunked) is not held: its first byte leaves before the first rows are ready. Nor is a
 "100 Continue".
+
+Answers at once. Most requests a busy publisher gets are answered from what the app
+already holds: a recorded response (routes/replay.py) or a look-up the server evaluates
+itself (routes/lookups.py). An app may offer them as ``AnswersNow`` (routes/front.py's
+``Publisher`` does): before the protocol starts a task for a request, it asks
+``answer_now`` for the whole response and, given one, writes it and goes on as after any
+response. No task, no ASGI messages, no turn of the event loop: a replayed request costs
+the server some 16 µs in-process instead of 26 (bench/RESULTS.md). A request whose body the
+app wants first (``wants_body``: a short SPARQL POST) is held until its body is in; a body
+that fills uvicorn's buffer (64 KiB, then reading pauses) starts the app at once, and a
+client that waits for "100 Continue" gets it from the app, as before. The app's usual path
+answers everything else: a connection that ends with the answer (``Connection: close``,
+HTTP/1.0), a client that is not reading its answers (writes paused), a request pipelined
+behind one still being answered (uvicorn starts it in turn), and a request whose
+``answer_now`` fails (the error is logged). Only an app uvicorn runs unwrapped is asked:
+``--proxy-headers`` (off in ``publisher serve``) or trace logging wrap it, and then every
+request takes the app's path.
 """
 
 from __future__ import annotations
@@ -35,16 +52,29 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from uvicorn.config import Config
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 from uvicorn.server import ServerState
 
 from publisher.errors import HeadersTooLarge
 
 PROBLEM_JSON = b"application/problem+json"
 LINGER = 2.0  # seconds a refused connection's input is read and dropped before it closes
+
+
+class AnswersNow(Protocol):
+    """What an app offers to answer some requests at once (routes/front.py's Publisher)."""
+
+    def wants_body(self, scope: Any) -> bool:  # uvicorn's HTTPScope
+        """Whether ``answer_now`` may answer the request once its body is in; the app is
+        started on it only then (or when the body turns out long)."""
+
+    def answer_now(self, scope: Any, default_headers: list[tuple[bytes, bytes]],
+                   body: bytes) -> bytes | None:
+        """The whole response (status line, the server's ``default_headers`` first, the
+        app's, and the body), or None: the app answers the request as usual."""
 
 
 class BoundedHttpTools(HttpToolsProtocol):
@@ -58,6 +88,13 @@ class BoundedHttpTools(HttpToolsProtocol):
         self.in_head = False   # a request has begun and its head has not ended
         self.head_bytes = 0    # bytes received since it began (see the module's docstring)
         self.refused = False   # answered 431: what comes is dropped until the close
+        #: the app, if it answers some requests at once (``AnswersNow``)
+        self.now: AnswersNow | None = self.app if hasattr(self.app, "answer_now") else None
+        #: a request whose app waits for its body (``AnswersNow.wants_body``)
+        self.held: tuple[RequestResponseCycle, Any] | None = None
+        #: uvicorn starts the request whose head just ended, not one queued behind another
+        #: (answered at once, that one would start the next, and so on, in one call stack)
+        self.fresh = False
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -66,11 +103,82 @@ class BoundedHttpTools(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self.in_head = False
         cycle = self.cycle
-        super().on_headers_complete()
-        if self.cycle is not cycle:  # a request to answer (not an upgrade)
+        self.fresh = True  # a request may be answered at once only as its head ends
+        try:
+            super().on_headers_complete()
+        finally:
+            self.fresh = False
+        if self.cycle is not cycle and not self.cycle.response_complete:
+            # a request to answer (not an upgrade, nor answered at once)
             held = _HeadHeld(self.transport, self.cycle.on_response)
             self.cycle.transport = held  # type: ignore[assignment]
             self.cycle.on_response = held.finished
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
+        """Start the app on a request, unless the app answers it at once (see the module's
+        docstring); a request whose body the app wants first is held until it is in."""
+        now = self.now
+        if now is not None and self.fresh and app is self.app and cycle.keep_alive \
+                and not self.flow.write_paused:
+            body = b""
+            if self._asks(now.wants_body, cycle.scope):
+                if cycle.more_body:  # its body is still to come
+                    if not cycle.waiting_for_100_continue:
+                        self.held = (cycle, app)
+                        return
+                    now = None  # the client waits for a 100 Continue: the app's to send
+                else:
+                    body = bytes(cycle.body)
+            if now is not None and self._answered(now, cycle, body):
+                return
+        # a request answered at once before this one in the same read armed the
+        # keep-alive timer (on_response_complete): it must not cut this one's answer
+        self._unset_keepalive_if_required()
+        super()._start_asgi_task(cycle, app)
+
+    def _answered(self, now: AnswersNow, cycle: RequestResponseCycle, body: bytes) -> bool:
+        """Whether ``answer_now`` answered the request (then it is written and done)."""
+        whole = self._asks(now.answer_now, cycle.scope, self.server_state.default_headers,
+                           body)
+        if whole is None:
+            return False
+        cycle.response_started = cycle.response_complete = True
+        self.transport.write(whole)
+        self.on_response_complete()
+        return True
+
+    def _asks(self, ask: Callable[..., Any], *args: Any) -> Any:
+        """``ask(*args)``, or None if it fails: the app's own path answers the request
+        then, its errors included."""
+        try:
+            return ask(*args)
+        except Exception:
+            self.logger.exception("%s failed; the request goes to the app", ask.__name__)
+            return None
+
+    def on_body(self, body: bytes) -> None:
+        super().on_body(body)
+        if self.held is not None and self.flow.read_paused:  # a long body: the app reads it
+            self._release(answer=False)
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        if self.held is not None:
+            self._release(answer=True)
+
+    def _release(self, answer: bool) -> None:
+        """Answer the held request at once, or start its app."""
+        assert self.held is not None
+        (cycle, app), self.held = self.held, None
+        if answer and self.now is not None and self._answered(self.now, cycle,
+                                                              bytes(cycle.body)):
+            return
+        self._unset_keepalive_if_required()
+        super()._start_asgi_task(cycle, app)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.held = None
+        super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         if self.refused:

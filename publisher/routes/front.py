@@ -19,12 +19,18 @@ Two things the skipped layers did for the front's answers are done here:
   configures OpenTelemetry. While it is configured (looked at once a second, not per
   request), every request takes FastAPI's full path, without Replay and the door, so that
   every request is traced. The answers are the same either way; only their speed differs.
+
+Under ``publisher serve`` the front also answers before any task is started: the HTTP
+protocol (publisher/http_server.py) asks ``Publisher.answer_now`` first, which gives the
+whole response when Replay has recorded it or the door evaluates a POSTed look-up itself
+(``Replay.answer_now``, ``Lookups.answer_now``: the same answers, written as bytes). An
+unexpected error there is logged and the request takes the ASGI path, which words it.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -32,7 +38,7 @@ from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from publisher.routes.lookups import Lookups
-from publisher.routes.replay import Replay
+from publisher.routes.replay import Header, Replay
 
 #: seconds between two looks at whether OpenTelemetry is configured
 TELEMETRY_CHECK = 1.0
@@ -42,15 +48,17 @@ class Publisher(FastAPI):
     """FastAPI whose HTTP requests meet the front first (``with_front``)."""
 
     front: ASGIApp | None = None
+    replay: Replay | None = None
+    lookups: Lookups | None = None
     _traced, _traced_seen = False, float("-inf")
 
     def with_front(self, max_headers: int,
                    on_error: Callable[[Request, Exception], Awaitable[Response]]) -> None:
         """Put Replay and the door in front: what they do not answer goes on to FastAPI."""
         full_path = super().__call__
-        self.front = ServerErrorMiddleware(
-            Replay(Lookups(full_path, max_headers=max_headers), max_headers=max_headers),
-            handler=on_error)
+        self.lookups = Lookups(full_path, max_headers=max_headers)
+        self.replay = Replay(self.lookups, max_headers=max_headers)
+        self.front = ServerErrorMiddleware(self.replay, handler=on_error)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         front = self.front
@@ -59,6 +67,27 @@ class Publisher(FastAPI):
             await front(scope, receive, send)
         else:
             await super().__call__(scope, receive, send)
+
+    def wants_body(self, scope: Scope) -> bool:
+        """Whether ``answer_now`` may answer the request once its body is in: a SPARQL
+        request the door takes (http_server.py holds the app back until then)."""
+        if scope["method"] != "POST" or self.lookups is None or self._telemetry_on():
+            return False
+        scope["app"] = self
+        return self.lookups.key(scope) is not None
+
+    def answer_now(self, scope: Scope, default_headers: Iterable[Header],
+                   body: bytes) -> bytes | None:
+        """The whole response to a request, as the bytes the server writes at once, when
+        the front has it without waiting: a recorded one (``Replay.answer_now``) or a
+        look-up the door answers (``Lookups.answer_now``); None when the request takes
+        the ASGI path (as it always does while OpenTelemetry is configured)."""
+        if self.replay is None or self.lookups is None or self._telemetry_on():
+            return None
+        scope["app"] = self
+        if scope["method"] == "POST":
+            return self.lookups.answer_now(scope, default_headers, body)
+        return self.replay.answer_now(scope, default_headers)
 
     def _telemetry_on(self) -> bool:
         """Whether FastAPI's native telemetry would trace a request now (FastAPI versions

@@ -19,6 +19,11 @@ the route's own functions (``sparql.read_request``, ``sparql.parse_query``,
 A GET's answer has the route's ETag, is read from and kept in the result cache as the route
 does, and Replay records it like any other.
 
+Under ``publisher serve`` a POST the door answers itself (a look-up evaluated here) is
+answered by ``answer_now`` before any task starts, as the HTTP protocol hands it the whole
+body (publisher/http_server.py); what ``answer_now`` cannot answer takes the ASGI path,
+which goes on from what it found (``_Settled``) without evaluating the query again.
+
 What the checks make of a request (the job, or that the route is to answer it) is kept per
 Runtime by the request's text, media type, Accept and data version (routes/prepared.py): a
 repeated query is evaluated again, but not read, checked and negotiated again.
@@ -43,6 +48,7 @@ from __future__ import annotations
 
 import gzip
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -55,7 +61,15 @@ from publisher.result_cache import Answer, etag
 from publisher.routes import sparql as route
 from publisher.routes.middleware import GZIP_MINIMUM
 from publisher.routes.prepared import Prepared, checked
-from publisher.routes.replay import VARY_ON, Header, request_key, send_stream, send_whole
+from publisher.routes.replay import (
+    VARY_ON,
+    Header,
+    header_lines,
+    request_key,
+    send_stream,
+    send_whole,
+    whole_response,
+)
 from publisher.workers import WorkerPool
 
 PATH = "/sparql"
@@ -75,53 +89,93 @@ class Found:
     kept: bool = False  # read from the result cache
 
 
+@dataclass(frozen=True)
+class _Settled:
+    """What the door made of a request: the Runtime, Replay's key, and ``_evaluate``'s
+    answer. ``answer_now`` leaves it in the request's state when it cannot answer at once,
+    and the ASGI path goes on from it without evaluating the query again."""
+    runtime: Any
+    key: tuple[bytes, ...]
+    found: Found | Prepared | None
+
+
+_SETTLED = "publisher.door"  # the request state's key of a _Settled
+
+
 class Lookups:
     def __init__(self, app: ASGIApp, max_headers: int) -> None:
         self.app, self.max_headers = app, max_headers
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != PATH \
-                or (scope["method"], bool(scope["query_string"])) not in _TAKEN:
-            await self.app(scope, receive, send)
-            return
-        state = scope["app"].state
-        key = request_key(scope, self.max_headers, MAX_BODY) if _evaluates_here(state) \
-            else None
-        if key is None:
-            await self.app(scope, receive, send)
-            return
+    def key(self, scope: Scope) -> tuple[bytes, ...] | None:
+        """Replay's key of a request the door takes, else None (the full path answers)."""
+        if scope["path"] != PATH or (scope["method"], bool(scope["query_string"])) not in _TAKEN \
+                or not _evaluates_here(scope["app"].state):
+            return None
+        return request_key(scope, self.max_headers, MAX_BODY)
+
+    def answer_now(self, scope: Scope, default_headers: Iterable[Header],
+                   body: bytes) -> bytes | None:
+        """The whole response to a SPARQL request with its ``body``, as the bytes the
+        server writes at once (http_server.py, replay.whole_response), when the door has
+        the answer (a look-up evaluated here, or a kept result); None when the ASGI path
+        answers: the request is not the door's, or is for a worker or the route."""
         started = time.perf_counter()
-        body: bytes | None = b""
-        if scope["method"] == "POST":
-            messages = await _read(receive)
-            receive = _handing_on(messages, receive)
-            body = _whole(messages, state)
-        if body is None:
-            await self.app(scope, receive, send)
-            return
-        runtime = state._state.get("runtime")  # the newest: the one the route would use
-        found = _evaluate(scope, state, runtime, body)
-        gzip_accepted = b"gzip" in key[2 + _ACCEPT_ENCODING]
-        if found is None or (isinstance(found, Prepared) and gzip_accepted):
-            # the route's: what it words, or compresses as it streams
+        key = self.key(scope)
+        if key is None:
+            return None
+        runtime = scope["app"].state._state.get("runtime")
+        settled = _Settled(runtime, key, _evaluate(scope, scope["app"].state, runtime, body))
+        plan = _plan(scope, settled)
+        if plan is None or not isinstance(settled.found, Found):
+            scope["state"][_SETTLED] = settled
+            return None
+        template, compressed = plan
+        body, headers = _whole_answer(template, settled.found, compressed)
+        _count(scope, runtime, settled.found)
+        return whole_response(scope, 200, default_headers, header_lines(headers), body, PATH,
+                              started)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        settled = _settled(scope)
+        if settled is None:
+            key = self.key(scope) if scope["type"] == "http" else None
+            if key is None:
+                await self.app(scope, receive, send)
+                return
+            body: bytes | None = b""
+            if scope["method"] == "POST":
+                messages = await _read(receive)
+                receive = _handing_on(messages, receive)
+                body = _whole(messages, scope["app"].state)
+            if body is None:
+                await self.app(scope, receive, send)
+                return
+            runtime = scope["app"].state._state.get("runtime")  # the newest: the route's
+            settled = _Settled(runtime, key, _evaluate(scope, scope["app"].state, runtime,
+                                                       body))
+        await self._answer(scope, receive, send, settled, started)
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send, settled: _Settled,
+                      started: float) -> None:
+        runtime, found = settled.runtime, settled.found
+        plan = _plan(scope, settled)
+        if plan is None:
             _tried(scope, found)
-            await self.app(scope, receive, send)
+            if found is None or isinstance(found, Prepared) and _takes_gzip(settled.key):
+                # the route's: what it words, or compresses as it streams
+                await self.app(scope, receive, send)
+            else:  # the full path answers (again) and its headers are kept
+                await self.app(scope, receive, _recorder(send, _templates(runtime),
+                                                         _kind(scope, settled, False)[:-1]))
             return
-        compressed = isinstance(found, Found) and gzip_accepted \
-            and len(found.body) >= GZIP_MINIMUM
-        kind = _kind(scope["method"], key, gzip_accepted, compressed)
-        templates: dict[tuple[Any, ...], tuple[Header, ...]] = \
-            runtime.caches.setdefault("lookup_headers", {})
-        template = templates.get(kind)
-        if template is None:  # the full path answers (again) and its headers are kept
-            _tried(scope, found)
-            await self.app(scope, receive, _recorder(send, templates, kind[:-1]))
-            return
-        if scope["method"] == "GET":
-            runtime.results.count(hit=isinstance(found, Found) and found.kept)
+        template, compressed = plan
+        _count(scope, runtime, found)
         if isinstance(found, Found):
-            await _answer(scope, send, template, found, compressed, started)
+            body, headers = _whole_answer(template, found, compressed)
+            await send_whole(scope, send, 200, headers, body, PATH, started)
             return
+        assert found is not None
         try:
             evaluation = await runtime.pool.evaluate(found.job)
         except HttpError as error:  # the route words it, without evaluating again
@@ -129,6 +183,43 @@ class Lookups:
             await self.app(scope, receive, send)
             return
         await _pooled(scope, receive, send, template, runtime, found, evaluation, started)
+
+
+def _settled(scope: Scope) -> _Settled | None:
+    """What ``answer_now`` made of the request, if it was made with the newest Runtime."""
+    settled = scope.get("state", {}).pop(_SETTLED, None)
+    if settled is None or settled.runtime is not scope["app"].state._state.get("runtime"):
+        return None
+    return settled
+
+
+def _takes_gzip(key: tuple[bytes, ...]) -> bool:
+    return b"gzip" in key[2 + _ACCEPT_ENCODING]
+
+
+def _plan(scope: Scope, settled: _Settled) -> tuple[tuple[Header, ...], bool] | None:
+    """The header template and whether to compress, when the door answers; None when the
+    full path does: the route words it or compresses its stream, or no template is kept
+    yet for the request's kind."""
+    found = settled.found
+    if found is None or (isinstance(found, Prepared) and _takes_gzip(settled.key)):
+        return None
+    compressed = isinstance(found, Found) and _takes_gzip(settled.key) \
+        and len(found.body) >= GZIP_MINIMUM
+    template = _templates(settled.runtime).get(_kind(scope, settled, compressed))
+    return None if template is None else (template, compressed)
+
+
+def _templates(runtime: Any) -> dict[tuple[Any, ...], tuple[Header, ...]]:
+    templates: dict[tuple[Any, ...], tuple[Header, ...]] = \
+        runtime.caches.setdefault("lookup_headers", {})
+    return templates
+
+
+def _count(scope: Scope, runtime: Any, found: Found | Prepared | None) -> None:
+    """A GET's result-cache lookup, counted by whoever answers (the door here)."""
+    if scope["method"] == "GET":
+        runtime.results.count(hit=isinstance(found, Found) and found.kept)
 
 
 def _whole(messages: list[Message], state: Any) -> bytes | None:
@@ -141,14 +232,13 @@ def _whole(messages: list[Message], state: Any) -> bytes | None:
     return b"".join(m.get("body", b"") for m in messages)
 
 
-def _kind(method: str, key: tuple[bytes, ...], gzip_accepted: bool,
-          compressed: bool) -> tuple[Any, ...]:
-    """The kind of request whose answers share a header template. ``key`` is Replay's:
+def _kind(scope: Scope, settled: _Settled, compressed: bool) -> tuple[Any, ...]:
+    """The kind of request whose answers share a header template. The key is Replay's:
     path, query string, VARY_ON; of Accept-Encoding only whether gzip is taken matters
     (clients send none, "identity", "gzip, deflate", "br;q=1, gzip;q=0.8"...)."""
-    vary: list[Any] = list(key[2:])
-    vary[_ACCEPT_ENCODING] = gzip_accepted
-    return (method, *vary, compressed)
+    vary: list[Any] = list(settled.key[2:])
+    vary[_ACCEPT_ENCODING] = _takes_gzip(settled.key)
+    return (scope["method"], *vary, compressed)
 
 
 def _tried(scope: Scope, found: Found | Prepared | None) -> None:
@@ -167,8 +257,9 @@ async def _pooled(scope: Scope, receive: Receive, send: Send, template: tuple[He
         tag = etag(found.key)
         chunks = route.kept_chunks(runtime.results, found.key, evaluation, found.content_type)
     if evaluation.whole is not None:
-        await _answer(scope, send, template, Found(evaluation.whole, evaluation.truncated, tag),
-                      False, started)
+        body, headers = _whole_answer(template, Found(evaluation.whole, evaluation.truncated,
+                                                      tag), False)
+        await send_whole(scope, send, 200, headers, body, PATH, started)
         return
     await send_stream(scope, receive, send, _headers(template, evaluation.truncated, tag),
                       chunks, PATH, started)
@@ -247,12 +338,13 @@ def _recorder(send: Send, templates: dict[tuple[Any, ...], Any],
     return recording
 
 
-async def _answer(scope: Scope, send: Send, template: tuple[Header, ...], found: Found,
-                  compressed: bool, started: float) -> None:
+def _whole_answer(template: tuple[Header, ...], found: Found,
+                  compressed: bool) -> tuple[bytes, list[Header]]:
+    """The body of an answer the door has, and its headers."""
     body = gzip.compress(found.body, compresslevel=9) if compressed else found.body
     headers = [*_headers(template, found.truncated, found.etag),
                (b"content-length", str(len(body)).encode())]
-    await send_whole(scope, send, 200, headers, body, PATH, started)
+    return body, headers
 
 
 def _headers(template: tuple[Header, ...], truncated: bool, tag: str | None) -> list[Header]:

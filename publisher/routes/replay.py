@@ -17,6 +17,10 @@ The key: path, query string and every request header a representation can vary o
 or credentials always take the full path, which answers 304 and 206 itself; so do header
 blocks over ``max_header_bytes`` (the full path answers 431) and requests with a body.
 
+Under ``publisher serve`` a replayed answer is written by the HTTP protocol itself, before
+any task starts (``answer_now``; publisher/http_server.py); elsewhere (another ASGI server,
+tests' clients) by ``__call__``. The two give the same bytes.
+
 Exact invalidation: the cache belongs to the Runtime, which is replaced whole when the data
 changes (publisher/reload.py). A remote store's version changes under its Runtime, so a
 Runtime over a remote store has no response cache (its documents and results caches key on
@@ -49,6 +53,7 @@ _POSITION = {name: i for i, name in enumerate(VARY_ON)}
 _LENGTH_SEEN = 1 << len(VARY_ON)
 Header = tuple[bytes, bytes]
 _NOT_KEPT = frozenset({b"x-request-id", b"date", b"server"})
+_STATUS_LINE = {200: b"HTTP/1.1 200 OK\r\n"}  # of what is answered at once
 
 
 def request_key(scope: Scope, max_headers: int,
@@ -110,6 +115,47 @@ class Replay:
         body = found.body if scope["method"] == "GET" else b""
         await send_whole(scope, send, found.status, found.headers, body, found.route,
                          time.perf_counter())
+
+    def answer_now(self, scope: Scope, default_headers: Iterable[Header]) -> bytes | None:
+        """The whole response to a GET or HEAD that was recorded, as the bytes the server
+        writes at once (http_server.py: no task, no ASGI messages), counted and logged as
+        ``_replay`` counts and logs; None when the request takes the ASGI path, which
+        answers it as before (and counts a miss). ``default_headers``: the server's own
+        (Date, Server), which uvicorn writes first."""
+        started = time.perf_counter()
+        method = scope["method"]
+        if method not in ("GET", "HEAD"):
+            return None
+        runtime = scope["app"].state._state.get("runtime")
+        cache: ResponseCache | None = getattr(runtime, "responses", None)
+        if cache is None:
+            return None
+        key = request_key(scope, self.max_headers)
+        found = cache.peek(key) if key is not None else None
+        if found is None:
+            return None
+        cache.count(hit=True)
+        body = found.body if method == "GET" else b""
+        return whole_response(scope, found.status, default_headers, found.head, body,
+                              found.route, started)
+
+
+def whole_response(scope: Scope, status: int, default_headers: Iterable[Header],
+                   headers: bytes, body: bytes, route: str, started: float) -> bytes:
+    """``send_whole`` as the bytes of an HTTP/1.1 response, for the server to write at
+    once (``Replay.answer_now``, ``Lookups.answer_now``): the status line, the server's
+    ``default_headers``, ``headers`` (header lines, ``header_lines``), a request id and
+    the body; counted and logged like ``send_whole``."""
+    ident = request_id(scope)
+    scope["state"]["request_id"] = ident
+    whole = b"".join([_STATUS_LINE[status], header_lines(default_headers), headers,
+                      b"x-request-id: ", ident.encode("latin-1"), b"\r\n\r\n", body])
+    _observed(scope, status, len(body), route, started)
+    return whole
+
+
+def header_lines(headers: Iterable[Header]) -> bytes:
+    return b"".join([name + b": " + value + b"\r\n" for name, value in headers])
 
 
 async def send_whole(scope: Scope, send: Send, status: int, headers: Iterable[Header],
@@ -186,8 +232,9 @@ def _recorder(scope: Scope, send: Send, cache: ResponseCache,
             if not message.get("more_body", False):
                 body = b"".join(state["parts"])
                 status, headers = state["start"]
-                cache.put(key, Recorded(status, _kept_headers(headers, len(body)), body,
-                                        route_template(scope)))
+                kept = _kept_headers(headers, len(body))
+                cache.put(key, Recorded(status, kept, body, route_template(scope),
+                                        header_lines(kept)))
 
     return recording
 
