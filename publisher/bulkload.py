@@ -1,8 +1,8 @@
 """Bulk loading of the source files into a store, at the engine's own speed.
 
 ``load_files`` hands each file to pyoxigraph's ``Store.bulk_load`` (the Rust parser and
-loader, no Python per triple) through a reader that counts bytes for a progress bar;
-``.gz`` files are decompressed on the way. Two cases cannot go straight to the engine and
+loader, no Python per triple): by its path, or, for a progress bar, through a reader that
+counts bytes; ``.gz`` files are decompressed on the way. Two cases cannot go straight to the engine and
 take the slower per-quad path of ``source.read_quads``: a serving base other than the
 canonical one (every IRI is rewritten) and datasets (N-Quads, TriG), whose default-graph
 quads belong in the file's graph. ``publisher load`` (cli.py) and the on-disk refill in
@@ -60,6 +60,12 @@ def load_files(store: ox.Store, files: list[SourceFile], base: str,
     for source in files:
         if base == CANONICAL_BASE and source.format in _TRIPLE_FORMATS:
             try:
+                if progress is None and source.path.suffix != ".gz":
+                    # read by the engine itself, no Python between it and the file
+                    store.bulk_load(path=source.path, format=source.format,
+                                    base_iri=CANONICAL_BASE,
+                                    to_graph=ox.NamedNode(source.graph))
+                    continue
                 with open_source(source) as raw:
                     # _CountingReader is duck-typed: it has the read() pyoxigraph calls
                     store.bulk_load(input=_CountingReader(raw, progress),  # type: ignore[arg-type]

@@ -115,8 +115,6 @@ def _push(args: argparse.Namespace) -> int:
 def _load(args: argparse.Namespace) -> int:
     import time  # noqa: PLC0415
 
-    from tqdm import tqdm  # noqa: PLC0415
-
     from publisher.source import source_files  # noqa: PLC0415
     from publisher.store import OxigraphStore  # noqa: PLC0415
 
@@ -129,9 +127,13 @@ def _load(args: argparse.Namespace) -> int:
         Path(settings.store + ".version").unlink(missing_ok=True)
     total = sum(f.path.stat().st_size for f in source_files(settings))
     started = time.perf_counter()
-    with tqdm(total=total, unit="B", unit_scale=True, desc="load",
-              disable=not sys.stderr.isatty()) as bar:
-        store = OxigraphStore.open(settings, progress=bar.update)
+    if sys.stderr.isatty():  # a progress bar; elsewhere (logs, CI) none, nor its cost
+        from tqdm import tqdm  # noqa: PLC0415
+
+        with tqdm(total=total, unit="B", unit_scale=True, desc="load") as bar:
+            store = OxigraphStore.open(settings, progress=bar.update)
+    else:
+        store = OxigraphStore.open(settings)
     seconds = time.perf_counter() - started
     print(f"{settings.store}: version {store.version} "
           f"({total / 1e6:.1f} MB of source in {seconds:.1f} s)")
