@@ -118,8 +118,7 @@ class BoundedHttpTools(HttpToolsProtocol):
         """Start the app on a request, unless the app answers it at once (see the module's
         docstring); a request whose body the app wants first is held until it is in."""
         now = self.now
-        if now is not None and self.fresh and app is self.app and cycle.keep_alive \
-                and not self.flow.write_paused:
+        if now is not None and self.fresh and app is self.app and self._may_answer(cycle):
             body = b""
             if self._asks(now.wants_body, cycle.scope):
                 if cycle.more_body:  # its body is still to come
@@ -135,6 +134,12 @@ class BoundedHttpTools(HttpToolsProtocol):
         # keep-alive timer (on_response_complete): it must not cut this one's answer
         self._unset_keepalive_if_required()
         super()._start_asgi_task(cycle, app)
+
+    def _may_answer(self, cycle: RequestResponseCycle) -> bool:
+        """Whether a request may be answered at once: the connection stays open after the
+        answer (no ``Connection: close``, not HTTP/1.0, no shutdown under way) and the
+        client reads what it is sent."""
+        return cycle.keep_alive and not self.flow.write_paused
 
     def _answered(self, now: AnswersNow, cycle: RequestResponseCycle, body: bytes) -> bool:
         """Whether ``answer_now`` answered the request (then it is written and done)."""
@@ -170,8 +175,8 @@ class BoundedHttpTools(HttpToolsProtocol):
         """Answer the held request at once, or start its app."""
         assert self.held is not None
         (cycle, app), self.held = self.held, None
-        if answer and self.now is not None and self._answered(self.now, cycle,
-                                                              bytes(cycle.body)):
+        if answer and self.now is not None and self._may_answer(cycle) \
+                and self._answered(self.now, cycle, bytes(cycle.body)):
             return
         self._unset_keepalive_if_required()
         super()._start_asgi_task(cycle, app)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlencode
@@ -48,12 +48,14 @@ def _answers(data: bytes, bodiless: frozenset[int] = frozenset()) -> tuple[list[
     return found, data
 
 
-async def _exchange(app: Any, steps: Sequence[bytes | float], answers: int,
-                    keep_alive: float = 5.0,
+Step = bytes | float | Callable[[BoundedHttpTools], None]
+
+
+async def _exchange(app: Any, steps: Sequence[Step], answers: int, keep_alive: float = 5.0,
                     bodiless: frozenset[int] = frozenset()) -> tuple[list[Answer], bool]:
-    """Send ``steps`` (bytes, or seconds to wait) to the protocol over a socket pair; the
-    first ``answers`` responses, and whether the server closed the connection after
-    them."""
+    """Send ``steps`` (bytes, seconds to wait, or something to do to the protocol) over a
+    socket pair; the first ``answers`` responses, and whether the server closed the
+    connection after them."""
     config = uvicorn.Config(app, http=BoundedHttpTools, log_config=None, proxy_headers=False,
                             timeout_keep_alive=keep_alive,  # type: ignore[arg-type]  # (a float works)
                             h11_max_incomplete_event_size=16384)
@@ -66,8 +68,10 @@ async def _exchange(app: Any, steps: Sequence[bytes | float], answers: int,
     for step in steps:
         if isinstance(step, float):
             await asyncio.sleep(step)
-        else:
+        elif isinstance(step, bytes):
             await loop.sock_sendall(theirs, step)
+        else:
+            step(protocol)
     read, found, closed = b"", list[Answer](), False
     while len(found) < answers and not closed:
         chunk = await asyncio.wait_for(loop.sock_recv(theirs, 1 << 20), 5)
@@ -84,7 +88,7 @@ async def _exchange(app: Any, steps: Sequence[bytes | float], answers: int,
     return found, closed
 
 
-def exchange(app: Any, steps: Sequence[bytes | float], answers: int,
+def exchange(app: Any, steps: Sequence[Step], answers: int,
              keep_alive: float = 5.0) -> tuple[list[Answer], bool]:
     return asyncio.run(_exchange(app, steps, answers, keep_alive))
 
@@ -169,6 +173,17 @@ def test_a_client_that_waits_for_100_continue_gets_it_from_the_app() -> None:
     found, _ = exchange(toy, [whole[:head_end], 0.1, whole[head_end:]], 2)
     assert found[0][0] == b"HTTP/1.1 100 Continue" and found[1][2] == b"app:hi"
     assert toy.asgi == ["/now"]
+
+
+def test_a_request_held_for_its_body_when_the_server_stops_goes_to_the_app() -> None:
+    """The app's answer then ends the connection, as uvicorn ends every connection on
+    shutdown once its answer is out."""
+    toy = Toy()
+    whole = post("/now", b"bye")
+    head_end = whole.index(b"\r\n\r\n") + 4
+    found, closed = exchange(toy, [whole[:head_end], 0.05, BoundedHttpTools.shutdown, 0.05,
+                                   whole[head_end:]], 1)
+    assert bodies(found) == [b"app:bye"] and closed and toy.asgi == ["/now"]
 
 
 def test_a_long_body_starts_the_app_before_it_ends() -> None:
@@ -258,7 +273,7 @@ class Counting:
     def answer_now(self, *args: Any) -> bytes | None:
         return self.app.answer_now(*args)
 
-    def run(self, steps: Sequence[bytes | float], answers: int,
+    def run(self, steps: Sequence[Step], answers: int,
             bodiless: frozenset[int] = frozenset()) -> list[Answer]:
         async def lived() -> list[Answer]:
             async with self.app.router.lifespan_context(self.app):
