@@ -15,6 +15,7 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlencode
 
+import httpx
 import pytest
 import uvicorn
 from uvicorn.server import ServerState
@@ -23,6 +24,7 @@ from publisher.app import create_app
 from publisher.http_server import BoundedHttpTools
 from publisher.routes import lookups
 from publisher.workers import WorkerPool
+from tests.conftest import Server
 from tests.routes.conftest import mini_settings
 
 Answer = tuple[bytes, dict[bytes, bytes], bytes]  # status line, headers, body
@@ -335,3 +337,20 @@ def test_what_answer_now_found_is_dropped_after_a_reload() -> None:
     current = lookups._Settled(app.state._state["runtime"], (b"",), None)
     scope["state"][lookups._SETTLED] = current
     assert lookups._settled(scope) is current
+
+
+def test_through_publisher_serve_an_answer_at_once_has_the_servers_headers(
+        server: Server) -> None:
+    """The real server: Date and Server first, as uvicorn writes them, and the client's
+    request id (the replayed answer is the second)."""
+    with httpx.Client(base_url=server.base) as client:
+        first = client.get("/doc/place/uppsala", headers={"Accept": "text/turtle"})
+        second = client.get("/doc/place/uppsala", headers={"Accept": "text/turtle",
+                                                           "X-Request-ID": "answered-now-1"})
+    assert first.status_code == second.status_code == 200
+    assert list(second.headers)[:2] == ["date", "server"]
+    assert second.headers["x-request-id"] == "answered-now-1"
+    assert second.content == first.content
+    kept = {k: v for k, v in first.headers.items() if k not in ("date", "x-request-id")}
+    assert {k: v for k, v in second.headers.items() if k not in ("date", "x-request-id")} \
+        == kept
