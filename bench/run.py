@@ -436,7 +436,7 @@ def ratios(measure: str, row: dict[str, Any]) -> str:
         out.append(f"{ours - ox:+.2f} ms vs Oxigraph ({ours / ox:.2f}×)")  # type: ignore[operator]
         if repeat:
             fastest = min(v for v in (get("virtuoso"), ox, get("rdflib-endpoint")) if v)
-            out.append(f"repeat {repeat:.2f} ms vs best peer {fastest:.2f}")
+            out.append(f"repeat {w.millis(repeat)} ms vs best peer {w.millis(fastest)}")
         if get("rdflib-endpoint"):
             out.append(f"rdflib {get('rdflib-endpoint') / ours:.1f}× ours")  # type: ignore[operator]
     if measure.startswith("stream") and ours and get("oxigraph"):

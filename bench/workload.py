@@ -147,10 +147,10 @@ class Latency:
     size: int
 
     def __str__(self) -> str:
-        return f"{_millis(self.median)}/{_millis(self.p95)}"
+        return f"{millis(self.median)}/{millis(self.p95)}"
 
 
-def _millis(value: float) -> str:
+def millis(value: float) -> str:
     """Milliseconds to the microsecond under 1 ms (a replayed answer takes 0.1 ms)."""
     return f"{value:.3f}" if value < 1 else f"{value:.2f}"
 
