@@ -28,12 +28,8 @@ What the checks make of a request (the job, or that the route is to answer it) i
 Runtime by the request's text, media type, Accept and data version (routes/prepared.py): a
 repeated query is evaluated again, but not read, checked and negotiated again.
 
-Its headers are the app's own: the first answer the full path gives to a request of the
-same kind (method, the headers a representation varies on, ``replay.VARY_ON``, of which
-Accept-Encoding only as whether it takes gzip, and whether the body is gzipped) is kept as
-a template, without the headers of that one answer (length, truncation, ETag, request id,
-date). Until a template exists the request takes the full path, which records it; a reload
-starts with no templates (they live on the Runtime).
+Its headers are the app's own, kept per kind of request from the full path's first answer
+(routes/door_headers.py); until they are, a request of its kind takes the full path.
 
 Everything else takes the full path with its body handed on unread: another method or
 route, a POST with a query string or a GET with a parameter besides ``query``, a body
@@ -46,7 +42,6 @@ without a second attempt (``routes.sparql.TRIED``).
 
 from __future__ import annotations
 
-import gzip
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -58,11 +53,11 @@ from publisher import lookup
 from publisher.errors import HttpError, PublisherError
 from publisher.executor import QueryEvaluation
 from publisher.result_cache import Answer, etag
+from publisher.routes import door_headers
 from publisher.routes import sparql as route
 from publisher.routes.middleware import GZIP_MINIMUM
 from publisher.routes.prepared import Prepared, checked
 from publisher.routes.replay import (
-    VARY_ON,
     Header,
     header_lines,
     request_key,
@@ -74,11 +69,6 @@ from publisher.workers import WorkerPool
 
 PATH = "/sparql"
 MAX_BODY = 4000     # bytes: a longer query is no look-up (and is lexed without the memo)
-TEMPLATES = 64      # header templates kept per Runtime (one per kind of client, in practice)
-_ACCEPT_ENCODING = VARY_ON.index(b"accept-encoding")
-#: headers of one answer, not of its kind
-_OWN = frozenset({b"content-length", b"x-sparql-truncated", b"etag", b"x-request-id",
-                  b"date", b"server", b"transfer-encoding"})
 
 
 @dataclass(frozen=True)
@@ -130,7 +120,9 @@ class Lookups:
             scope["state"][_SETTLED] = settled
             return None
         template, compressed = plan
-        body, headers = _whole_answer(template, settled.found, compressed)
+        found = settled.found
+        body, headers = door_headers.whole(template, found.body, found.truncated, found.etag,
+                                           compressed)
         _count(scope, runtime, settled.found)
         return whole_response(scope, 200, default_headers, header_lines(headers), body, PATH,
                               started)
@@ -162,17 +154,20 @@ class Lookups:
         plan = _plan(scope, settled)
         if plan is None:
             _tried(scope, found)
-            if found is None or isinstance(found, Prepared) and _takes_gzip(settled.key):
+            gzipped = door_headers.takes_gzip(settled.key)
+            if found is None or isinstance(found, Prepared) and gzipped:
                 # the route's: what it words, or compresses as it streams
                 await self.app(scope, receive, send)
             else:  # the full path answers (again) and its headers are kept
-                await self.app(scope, receive, _recorder(send, _templates(runtime),
-                                                         _kind(scope, settled, False)[:-1]))
+                kind = door_headers.kind(scope["method"], settled.key, False)[:-1]
+                await self.app(scope, receive, door_headers.recorder(
+                    send, door_headers.templates(runtime), kind))
             return
         template, compressed = plan
         _count(scope, runtime, found)
         if isinstance(found, Found):
-            body, headers = _whole_answer(template, found, compressed)
+            body, headers = door_headers.whole(template, found.body, found.truncated,
+                                               found.etag, compressed)
             await send_whole(scope, send, 200, headers, body, PATH, started)
             return
         assert found is not None
@@ -193,27 +188,17 @@ def _settled(scope: Scope) -> _Settled | None:
     return settled
 
 
-def _takes_gzip(key: tuple[bytes, ...]) -> bool:
-    return b"gzip" in key[2 + _ACCEPT_ENCODING]
-
-
 def _plan(scope: Scope, settled: _Settled) -> tuple[tuple[Header, ...], bool] | None:
     """The header template and whether to compress, when the door answers; None when the
     full path does: the route words it or compresses its stream, or no template is kept
     yet for the request's kind."""
-    found = settled.found
-    if found is None or (isinstance(found, Prepared) and _takes_gzip(settled.key)):
+    found, gzipped = settled.found, door_headers.takes_gzip(settled.key)
+    if found is None or (isinstance(found, Prepared) and gzipped):
         return None
-    compressed = isinstance(found, Found) and _takes_gzip(settled.key) \
-        and len(found.body) >= GZIP_MINIMUM
-    template = _templates(settled.runtime).get(_kind(scope, settled, compressed))
+    compressed = isinstance(found, Found) and gzipped and len(found.body) >= GZIP_MINIMUM
+    kind = door_headers.kind(scope["method"], settled.key, compressed)
+    template = door_headers.templates(settled.runtime).get(kind)
     return None if template is None else (template, compressed)
-
-
-def _templates(runtime: Any) -> dict[tuple[Any, ...], tuple[Header, ...]]:
-    templates: dict[tuple[Any, ...], tuple[Header, ...]] = \
-        runtime.caches.setdefault("lookup_headers", {})
-    return templates
 
 
 def _count(scope: Scope, runtime: Any, found: Found | Prepared | None) -> None:
@@ -232,15 +217,6 @@ def _whole(messages: list[Message], state: Any) -> bytes | None:
     return b"".join(m.get("body", b"") for m in messages)
 
 
-def _kind(scope: Scope, settled: _Settled, compressed: bool) -> tuple[Any, ...]:
-    """The kind of request whose answers share a header template. The key is Replay's:
-    path, query string, VARY_ON; of Accept-Encoding only whether gzip is taken matters
-    (clients send none, "identity", "gzip, deflate", "br;q=1, gzip;q=0.8"...)."""
-    vary: list[Any] = list(settled.key[2:])
-    vary[_ACCEPT_ENCODING] = _takes_gzip(settled.key)
-    return (scope["method"], *vary, compressed)
-
-
 def _tried(scope: Scope, found: Found | Prepared | None) -> None:
     """Tell the route that the server has tried (and left to a worker) the look-up."""
     if isinstance(found, Prepared) and not found.job.here:
@@ -257,11 +233,12 @@ async def _pooled(scope: Scope, receive: Receive, send: Send, template: tuple[He
         tag = etag(found.key)
         chunks = route.kept_chunks(runtime.results, found.key, evaluation, found.content_type)
     if evaluation.whole is not None:
-        body, headers = _whole_answer(template, Found(evaluation.whole, evaluation.truncated,
-                                                      tag), False)
+        body, headers = door_headers.whole(template, evaluation.whole, evaluation.truncated,
+                                           tag, False)
         await send_whole(scope, send, 200, headers, body, PATH, started)
         return
-    await send_stream(scope, receive, send, _headers(template, evaluation.truncated, tag),
+    await send_stream(scope, receive, send,
+                      door_headers.answer_headers(template, evaluation.truncated, tag),
                       chunks, PATH, started)
 
 
@@ -321,35 +298,3 @@ def _evaluate(scope: Scope, state: Any, runtime: Any, body: bytes) -> Found | Pr
         return Found(answer.body, answer.truncated, etag(key))
     except PublisherError:
         return None  # the full path words the error
-
-
-def _recorder(send: Send, templates: dict[tuple[Any, ...], Any],
-              kind: tuple[Any, ...]) -> Send:
-    async def recording(message: Message) -> None:
-        if message["type"] == "http.response.start" and message["status"] == 200:
-            raw = message.get("headers", ())
-            compressed = any(name == b"content-encoding" for name, _ in raw)
-            if len(templates) >= TEMPLATES:
-                templates.clear()
-            templates[(*kind, compressed)] = tuple((bytes(name), bytes(value))
-                                                   for name, value in raw if name not in _OWN)
-        await send(message)
-
-    return recording
-
-
-def _whole_answer(template: tuple[Header, ...], found: Found,
-                  compressed: bool) -> tuple[bytes, list[Header]]:
-    """The body of an answer the door has, and its headers."""
-    body = gzip.compress(found.body, compresslevel=9) if compressed else found.body
-    headers = [*_headers(template, found.truncated, found.etag),
-               (b"content-length", str(len(body)).encode())]
-    return body, headers
-
-
-def _headers(template: tuple[Header, ...], truncated: bool, tag: str | None) -> list[Header]:
-    """A kind's headers with those of this one answer (but its length)."""
-    headers = [*template, (b"x-sparql-truncated", b"true" if truncated else b"false")]
-    if tag is not None:
-        headers.append((b"etag", tag.encode("latin-1")))
-    return headers
