@@ -342,11 +342,13 @@ def test_what_answer_now_found_is_dropped_after_a_reload() -> None:
 def test_through_publisher_serve_an_answer_at_once_has_the_servers_headers(
         server: Server) -> None:
     """The real server: Date and Server first, as uvicorn writes them, and the client's
-    request id (the replayed answer is the second)."""
+    request id (the replayed answer is the second); both counted in the metrics."""
     with httpx.Client(base_url=server.base) as client:
+        counted = _documents_answered(client)
         first = client.get("/doc/place/uppsala", headers={"Accept": "text/turtle"})
         second = client.get("/doc/place/uppsala", headers={"Accept": "text/turtle",
                                                            "X-Request-ID": "answered-now-1"})
+        assert _documents_answered(client) == counted + 2
     assert first.status_code == second.status_code == 200
     assert list(second.headers)[:2] == ["date", "server"]
     assert second.headers["x-request-id"] == "answered-now-1"
@@ -354,3 +356,11 @@ def test_through_publisher_serve_an_answer_at_once_has_the_servers_headers(
     kept = {k: v for k, v in first.headers.items() if k not in ("date", "x-request-id")}
     assert {k: v for k, v in second.headers.items() if k not in ("date", "x-request-id")} \
         == kept
+
+
+def _documents_answered(client: httpx.Client) -> float:
+    """The server's count of answered GETs of documents (/metrics)."""
+    return sum(float(line.rsplit(" ", 1)[1])
+               for line in client.get("/metrics").text.splitlines()
+               if line.startswith("publisher_requests_total{") and "/doc/" in line
+               and 'method="GET"' in line)
