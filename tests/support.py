@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from typing import Any
+
+import uvicorn
+from uvicorn.server import ServerState
+
+from publisher.http_server import BoundedHttpTools
 
 
 def assert_problem(response: Any, status: int) -> dict[str, Any]:
@@ -15,3 +22,18 @@ def assert_problem(response: Any, status: int) -> dict[str, Any]:
     assert body["type"].startswith("https://")
     assert "Traceback" not in response.text
     return body  # type: ignore[no-any-return]
+
+
+async def served_on_socketpair(app: Any, **config: Any) -> tuple[BoundedHttpTools,
+                                                                 socket.socket]:
+    """The server's HTTP protocol serving ``app`` on one end of a socket pair, as uvicorn
+    runs it (``config``: uvicorn's options), and the other end, non-blocking, for the
+    test."""
+    settings = uvicorn.Config(app, http=BoundedHttpTools, log_config=None, **config)
+    settings.load()
+    loop = asyncio.get_running_loop()
+    ours, theirs = socket.socketpair()
+    theirs.setblocking(False)
+    protocol = BoundedHttpTools(settings, ServerState(), {}, loop)
+    await loop.connect_accepted_socket(lambda: protocol, ours)
+    return protocol, theirs

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from collections.abc import Callable, Sequence
 from types import SimpleNamespace
 from typing import Any
@@ -17,8 +16,6 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-import uvicorn
-from uvicorn.server import ServerState
 
 from publisher.app import create_app
 from publisher.http_server import BoundedHttpTools
@@ -26,6 +23,7 @@ from publisher.routes import lookups
 from publisher.workers import WorkerPool
 from tests.conftest import Server
 from tests.routes.conftest import mini_settings
+from tests.support import served_on_socketpair
 
 Answer = tuple[bytes, dict[bytes, bytes], bytes]  # status line, headers, body
 
@@ -58,15 +56,10 @@ async def _exchange(app: Any, steps: Sequence[Step], answers: int, keep_alive: f
     """Send ``steps`` (bytes, seconds to wait, or something to do to the protocol) over a
     socket pair; the first ``answers`` responses, and whether the server closed the
     connection after them."""
-    config = uvicorn.Config(app, http=BoundedHttpTools, log_config=None, proxy_headers=False,
-                            timeout_keep_alive=keep_alive,  # type: ignore[arg-type]  # (a float works)
-                            h11_max_incomplete_event_size=16384)
-    config.load()
+    protocol, theirs = await served_on_socketpair(
+        app, proxy_headers=False, timeout_keep_alive=keep_alive,  # (a float works)
+        h11_max_incomplete_event_size=16384)
     loop = asyncio.get_running_loop()
-    ours, theirs = socket.socketpair()
-    theirs.setblocking(False)
-    protocol = BoundedHttpTools(config, ServerState(), {}, loop)
-    await loop.connect_accepted_socket(lambda: protocol, ours)
     for step in steps:
         if isinstance(step, float):
             await asyncio.sleep(step)

@@ -12,11 +12,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
-from uvicorn.server import ServerState
 
-from publisher.http_server import BoundedHttpTools
 from tests.conftest import Server
+from tests.support import served_on_socketpair
 
 LIMIT = 16_384  # Settings.max_header_bytes
 
@@ -166,14 +164,8 @@ async def _app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 def _writes(requests: bytes, answers: int) -> tuple[list[bytes], bytes]:
     """The server's writes for ``requests`` on one connection, and what the client read."""
     async def run() -> tuple[list[bytes], bytes]:
-        config = uvicorn.Config(_app, http=BoundedHttpTools, log_config=None,
-                                h11_max_incomplete_event_size=LIMIT)
-        config.load()
+        protocol, theirs = await served_on_socketpair(_app, h11_max_incomplete_event_size=LIMIT)
         loop = asyncio.get_running_loop()
-        ours, theirs = socket.socketpair()
-        theirs.setblocking(False)
-        protocol = BoundedHttpTools(config, ServerState(), {}, loop)
-        await loop.connect_accepted_socket(lambda: protocol, ours)
         counting = _Counting(protocol.transport)
         protocol.transport = counting  # type: ignore[assignment]
         await loop.sock_sendall(theirs, requests)
