@@ -121,11 +121,11 @@ class Lookups:
             return None
         template, compressed = plan
         found = settled.found
-        body, headers = door_headers.whole(template, found.body, found.truncated, found.etag,
-                                           compressed)
-        _count(scope, runtime, settled.found)
-        return whole_response(scope, 200, default_headers, header_lines(headers), body, PATH,
-                              started)
+        payload, headers = door_headers.whole(template, found.body, found.truncated,
+                                              found.etag, compressed)
+        _count(scope, runtime, found)
+        return whole_response(scope, 200, default_headers, header_lines(headers), payload,
+                              PATH, started)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
