@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Callable, Sequence
 from types import SimpleNamespace
 from typing import Any
@@ -48,31 +49,47 @@ def _answers(data: bytes, bodiless: frozenset[int] = frozenset()) -> tuple[list[
     return found, data
 
 
-Step = bytes | float | Callable[[BoundedHttpTools], None]
+Step = bytes | float | int | Callable[[BoundedHttpTools], None]
+
+
+class _Client:
+    """The test's end of the socket pair: what it has read, as responses."""
+
+    def __init__(self, sock: socket.socket, bodiless: frozenset[int]) -> None:
+        self.sock, self.bodiless = sock, bodiless
+        self.read, self.found, self.closed = b"", list[Answer](), False
+
+    async def until(self, answers: int) -> None:
+        """Read until ``answers`` responses are in (or the server closes)."""
+        loop = asyncio.get_running_loop()
+        while len(self.found) < answers and not self.closed:
+            chunk = await asyncio.wait_for(loop.sock_recv(self.sock, 1 << 20), 5)
+            self.closed = not chunk
+            self.read += chunk
+            self.found, _ = _answers(self.read, self.bodiless)
 
 
 async def _exchange(app: Any, steps: Sequence[Step], answers: int, keep_alive: float = 5.0,
                     bodiless: frozenset[int] = frozenset()) -> tuple[list[Answer], bool]:
-    """Send ``steps`` (bytes, seconds to wait, or something to do to the protocol) over a
-    socket pair; the first ``answers`` responses, and whether the server closed the
-    connection after them."""
+    """Send ``steps`` over a socket pair (bytes; seconds to wait; a number of responses
+    to wait for; or something to do to the protocol); the first ``answers`` responses,
+    and whether the server closed the connection after them."""
     protocol, theirs = await served_on_socketpair(
         app, proxy_headers=False, timeout_keep_alive=keep_alive,  # (a float works)
         h11_max_incomplete_event_size=16384)
     loop = asyncio.get_running_loop()
+    client = _Client(theirs, bodiless)
     for step in steps:
         if isinstance(step, float):
             await asyncio.sleep(step)
+        elif isinstance(step, int):
+            await client.until(step)
         elif isinstance(step, bytes):
             await loop.sock_sendall(theirs, step)
         else:
             step(protocol)
-    read, found, closed = b"", list[Answer](), False
-    while len(found) < answers and not closed:
-        chunk = await asyncio.wait_for(loop.sock_recv(theirs, 1 << 20), 5)
-        closed = not chunk
-        read += chunk
-        found, _ = _answers(read, bodiless)
+    await client.until(answers)
+    closed = client.closed
     if not closed:
         try:
             closed = not await asyncio.wait_for(loop.sock_recv(theirs, 1), 0.05)
@@ -80,7 +97,7 @@ async def _exchange(app: Any, steps: Sequence[Step], answers: int, keep_alive: f
             pass
     theirs.close()
     protocol.transport.close()
-    return found, closed
+    return client.found, closed
 
 
 def exchange(app: Any, steps: Sequence[Step], answers: int,
@@ -146,7 +163,7 @@ def bodies(found: list[Answer]) -> list[bytes]:
 
 def test_an_answer_the_app_has_is_written_without_the_app() -> None:
     toy = Toy()
-    found, closed = exchange(toy, [get("/now"), get("/other"), 0.05, get("/now")], 3)
+    found, closed = exchange(toy, [get("/now"), get("/other"), 2, get("/now")], 3)
     assert bodies(found) == [b"now:", b"app:", b"now:"]
     assert toy.asgi == ["/other"] and not closed
 
@@ -165,7 +182,7 @@ def test_a_client_that_waits_for_100_continue_gets_it_from_the_app() -> None:
     toy = Toy()
     whole = post("/now", b"hi", b"Expect: 100-continue")
     head_end = whole.index(b"\r\n\r\n") + 4
-    found, _ = exchange(toy, [whole[:head_end], 0.1, whole[head_end:]], 2)
+    found, _ = exchange(toy, [whole[:head_end], 1, whole[head_end:]], 2)
     assert found[0][0] == b"HTTP/1.1 100 Continue" and found[1][2] == b"app:hi"
     assert toy.asgi == ["/now"]
 
@@ -232,7 +249,7 @@ def test_a_failing_answer_now_is_logged_and_the_app_answers(
         caplog: pytest.LogCaptureFixture) -> None:
     toy = Toy()
     with caplog.at_level(logging.ERROR, logger="uvicorn.error"):
-        found, _ = exchange(toy, [get("/boom"), 0.05, get("/now")], 2)
+        found, _ = exchange(toy, [get("/boom"), 1, get("/now")], 2)
     assert bodies(found) == [b"app:", b"now:"] and toy.asgi == ["/boom"]
     assert any("the toy failed" in str(r.exc_info) for r in caplog.records)
 
@@ -292,7 +309,7 @@ def test_a_replayed_document_is_the_recorded_answer(monkeypatch: pytest.MonkeyPa
     publisher = Counting(monkeypatch)
     turtle = b"Accept: text/turtle"
     head = get("/doc/place/alpha", turtle).replace(b"GET ", b"HEAD ", 1)
-    found = publisher.run([get("/doc/place/alpha", turtle), 0.05, get("/doc/place/alpha", turtle),
+    found = publisher.run([get("/doc/place/alpha", turtle), 1, get("/doc/place/alpha", turtle),
                            head], 3, bodiless=frozenset({2}))
     assert found[0][0] == b"HTTP/1.1 200 OK" and found[0][2].startswith(b"@prefix")
     assert same_answer(found[0], found[1])
@@ -305,7 +322,9 @@ def test_a_look_up_is_answered_at_once_as_the_app_answers_it(
         monkeypatch: pytest.MonkeyPatch) -> None:
     publisher = Counting(monkeypatch)
     form = urlencode({"query": LOOKUP}).encode()
-    found = publisher.run([post("/sparql", form, RESULTS, FORM), 0.05] * 3, 3)
+    found = publisher.run([post("/sparql", form, RESULTS, FORM), 1,
+                           post("/sparql", form, RESULTS, FORM), 2,
+                           post("/sparql", form, RESULTS, FORM)], 3)
     assert found[0][0] == b"HTTP/1.1 200 OK" and b'"bindings"' in found[0][2]
     assert same_answer(found[0], found[1]) and same_answer(found[1], found[2])
     assert publisher.asgi == 1  # the first of its kind: the full path, its headers kept
@@ -320,7 +339,8 @@ def test_a_look_up_left_to_a_worker_is_evaluated_once(monkeypatch: pytest.Monkey
     monkeypatch.setattr("publisher.lookup.NATIVE_BYTES", 64)  # the answer is longer
     publisher = Counting(monkeypatch)
     form = urlencode({"query": LOOKUP}).encode()
-    found = publisher.run([post("/sparql", form, RESULTS, FORM), 0.05] * 2, 2)
+    found = publisher.run([post("/sparql", form, RESULTS, FORM), 1,
+                           post("/sparql", form, RESULTS, FORM)], 2)
     assert same_answer(found[0], found[1]) and b'"bindings"' in found[1][2]
     assert publisher.asgi == 2 and publisher.here == 2
 
