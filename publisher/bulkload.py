@@ -2,17 +2,18 @@
 
 ``load_files`` hands each file to pyoxigraph's ``Store.bulk_load`` (the Rust parser and
 loader, no Python per triple): by its path, or, for a progress bar, through a reader that
-counts bytes; ``.gz`` files are decompressed on the way. Two cases cannot go straight to the engine and
-take the slower per-quad path of ``source.read_quads``: a serving base other than the
-canonical one (every IRI is rewritten) and datasets (N-Quads, TriG), whose default-graph
-quads belong in the file's graph. ``publisher load`` (cli.py) and the on-disk refill in
-store.py use it; nothing here knows HTTP.
+counts bytes; ``.gz`` files are decompressed on the way. Two cases cannot go straight to the
+engine and take the slower per-quad path of ``source.read_quads``: a serving base other
+than the canonical one (every IRI is rewritten) and datasets (N-Quads, TriG), whose
+default-graph quads belong in the file's graph. ``publisher load`` (cli.py) and the
+on-disk refill in store.py use it; nothing here knows HTTP.
 """
 
 from __future__ import annotations
 
 import gzip
 from collections.abc import Callable
+from functools import partial
 from typing import IO
 
 import pyoxigraph as ox
@@ -60,18 +61,7 @@ def load_files(store: ox.Store, files: list[SourceFile], base: str,
     for source in files:
         if base == CANONICAL_BASE and source.format in _TRIPLE_FORMATS:
             try:
-                if progress is None and source.path.suffix != ".gz":
-                    # read by the engine itself, no Python between it and the file
-                    store.bulk_load(path=source.path, format=source.format,
-                                    base_iri=CANONICAL_BASE,
-                                    to_graph=ox.NamedNode(source.graph))
-                    continue
-                with open_source(source) as raw:
-                    # _CountingReader is duck-typed: it has the read() pyoxigraph calls
-                    store.bulk_load(input=_CountingReader(raw, progress),  # type: ignore[arg-type]
-                                    format=source.format,
-                                    base_iri=CANONICAL_BASE,
-                                    to_graph=ox.NamedNode(source.graph))
+                _bulk_load(store, source, progress)
             except SyntaxError as exc:
                 raise DataSyntaxError(str(source.path), exc.lineno or 0, exc.offset or 0,
                                       exc.msg) from None
@@ -79,6 +69,19 @@ def load_files(store: ox.Store, files: list[SourceFile], base: str,
             store.bulk_extend(read_quads(source, base))
             if progress is not None:
                 progress(source.path.stat().st_size)
+
+
+def _bulk_load(store: ox.Store, source: SourceFile, progress: Progress | None) -> None:
+    """One file by the engine's loader: read by the engine itself, no Python between it and
+    the file, unless a progress bar counts the bytes (or the file is gzipped)."""
+    load = partial(store.bulk_load, format=source.format, base_iri=CANONICAL_BASE,
+                   to_graph=ox.NamedNode(source.graph))
+    if progress is None and source.path.suffix != ".gz":
+        load(path=source.path)
+        return
+    with open_source(source) as raw:
+        # _CountingReader is duck-typed: it has the read() pyoxigraph calls
+        load(input=_CountingReader(raw, progress))  # type: ignore[arg-type]
 
 
 __all__ = ["load_files", "open_source"]
