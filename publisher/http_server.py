@@ -130,8 +130,12 @@ class BoundedHttpTools(HttpToolsProtocol):
                     body = bytes(cycle.body)
             if now is not None and self._answered(now, cycle, body):
                 return
-        # a request answered at once before this one in the same read armed the
-        # keep-alive timer (on_response_complete): it must not cut this one's answer
+        self._start(cycle, app)
+
+    def _start(self, cycle: RequestResponseCycle, app: Any) -> None:
+        """uvicorn's start of the app's task. A request answered at once before this one,
+        in the same read, armed the keep-alive timer (``on_response_complete``): it must
+        not cut this one's answer."""
         self._unset_keepalive_if_required()
         super()._start_asgi_task(cycle, app)
 
@@ -178,8 +182,7 @@ class BoundedHttpTools(HttpToolsProtocol):
         if answer and self.now is not None and self._may_answer(cycle) \
                 and self._answered(self.now, cycle, bytes(cycle.body)):
             return
-        self._unset_keepalive_if_required()
-        super()._start_asgi_task(cycle, app)
+        self._start(cycle, app)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.held = None
