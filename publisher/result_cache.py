@@ -70,7 +70,7 @@ class Recorded:
     headers: tuple[tuple[bytes, bytes], ...]  # without X-Request-ID; with Content-Length
     body: bytes
     route: str                                # the route template, for the metrics
-    head: bytes = b""                         # ``headers`` as header lines (replay.py)
+    head: bytes                               # ``headers`` as header lines (replay.py)
 
 
 class _HasBody(Protocol):

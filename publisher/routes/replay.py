@@ -97,12 +97,11 @@ class Replay:
         if scope["type"] != "http" or method not in ("GET", "HEAD"):
             await self.app(scope, receive, send)
             return
-        runtime = scope["app"].state._state.get("runtime")
-        cache: ResponseCache | None = getattr(runtime, "responses", None)
-        key = request_key(scope, self.max_headers) if cache is not None else None
-        if cache is None or key is None:
+        kept = self._cache_and_key(scope)
+        if kept is None:
             await self.app(scope, receive, send)
             return
+        cache, key = kept
         found = cache.get(key)
         if found is not None:
             await self._replay(scope, send, found)
@@ -110,6 +109,14 @@ class Replay:
             await self.app(scope, receive, _recorder(scope, send, cache, key))
         else:
             await self.app(scope, receive, send)
+
+    def _cache_and_key(self, scope: Scope) -> tuple[ResponseCache, tuple[bytes, ...]] | None:
+        """The Runtime's response cache and the request's key in it, or None when the
+        request takes the full path (no cache: a remote store; no key: ``request_key``)."""
+        cache: ResponseCache | None = getattr(scope["app"].state._state.get("runtime"),
+                                              "responses", None)
+        key = request_key(scope, self.max_headers) if cache is not None else None
+        return None if cache is None or key is None else (cache, key)
 
     async def _replay(self, scope: Scope, send: Send, found: Recorded) -> None:
         body = found.body if scope["method"] == "GET" else b""
@@ -124,14 +131,11 @@ class Replay:
         (Date, Server), which uvicorn writes first."""
         started = time.perf_counter()
         method = scope["method"]
-        if method not in ("GET", "HEAD"):
+        kept = self._cache_and_key(scope) if method in ("GET", "HEAD") else None
+        if kept is None:
             return None
-        runtime = scope["app"].state._state.get("runtime")
-        cache: ResponseCache | None = getattr(runtime, "responses", None)
-        if cache is None:
-            return None
-        key = request_key(scope, self.max_headers)
-        found = cache.peek(key) if key is not None else None
+        cache, key = kept
+        found = cache.peek(key)
         if found is None:
             return None
         cache.count(hit=True)
