@@ -113,8 +113,7 @@ class Lookups:
         key = self.key(scope)
         if key is None:
             return None
-        runtime = scope["app"].state._state.get("runtime")
-        settled = _Settled(runtime, key, _evaluate(scope, scope["app"].state, runtime, body))
+        settled = _settle(scope, key, body)
         plan = _plan(scope, settled)
         if plan is None or not isinstance(settled.found, Found):
             scope["state"][_SETTLED] = settled
@@ -123,7 +122,7 @@ class Lookups:
         found = settled.found
         payload, headers = door_headers.whole(template, found.body, found.truncated,
                                               found.etag, compressed)
-        _count(scope, runtime, found)
+        _count(scope, settled.runtime, found)
         return whole_response(scope, 200, default_headers, header_lines(headers), payload,
                               PATH, started)
 
@@ -143,9 +142,7 @@ class Lookups:
             if body is None:
                 await self.app(scope, receive, send)
                 return
-            runtime = scope["app"].state._state.get("runtime")  # the newest: the route's
-            settled = _Settled(runtime, key, _evaluate(scope, scope["app"].state, runtime,
-                                                       body))
+            settled = _settle(scope, key, body)
         await self._answer(scope, receive, send, settled, started)
 
     async def _answer(self, scope: Scope, receive: Receive, send: Send, settled: _Settled,
@@ -178,6 +175,13 @@ class Lookups:
             await self.app(scope, receive, send)
             return
         await _pooled(scope, receive, send, template, runtime, found, evaluation, started)
+
+
+def _settle(scope: Scope, key: tuple[bytes, ...], body: bytes) -> _Settled:
+    """What the door makes of a request, with the newest Runtime (the one the route uses)."""
+    state = scope["app"].state
+    runtime = state._state.get("runtime")
+    return _Settled(runtime, key, _evaluate(scope, state, runtime, body))
 
 
 def _settled(scope: Scope) -> _Settled | None:
