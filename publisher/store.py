@@ -5,6 +5,12 @@ remote SPARQL store can implement it later without touching routes/ or render/.
 ``OxigraphStore`` holds the graph in pyoxigraph, in memory (default) or on disk
 (``--store PATH``). On disk, a store that already holds the current data (same
 fingerprint) is reopened as it is, without reloading.
+
+A disk store is filled only in a folder of its own (diskstore.replace) and is opened
+read-only everywhere it is read: by the server and by every query worker. A read-write
+open would let RocksDB compact what the bulk loader wrote and delete the files it replaced,
+while the workers' read-only views of the folder still list them: at 10^7 triples, a
+worker then failed with "No such file or directory: .../000019.sst" (bench/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -82,10 +88,11 @@ class OxigraphStore:
     @classmethod
     def open(cls, settings: Settings, read_only: bool = False,
              progress: Progress | None = None) -> OxigraphStore:
-        """Load data/ and ontology/ into memory, or open (and if stale, refill) a disk store.
+        """Load data/ and ontology/ into memory, or open (and if stale, first refill) a disk
+        store, read-only (see the module's docstring).
 
-        ``read_only``: open a disk store that ``publisher load`` (or a primary process) has
-        filled, as one of several processes serving it; a stale store is an error then.
+        ``read_only``: never refill: open a disk store that ``publisher load`` (or the
+        process that started this one) has filled; a stale store is an error then.
         ``progress`` is told the source bytes read while (re)filling (bulkload.py)."""
         files = source_files(settings)
         stamp = Path(settings.store).with_name(Path(settings.store).name + ".version") \
@@ -115,7 +122,7 @@ class OxigraphStore:
                 diskstore.replace(
                     path, lambda fresh: load_files(fresh, files, settings.base, progress),
                     version, stamp, f"{version}\n{signature(files, settings)}\n")
-            store = ox.Store(str(path))
+            store = ox.Store.read_only(str(path))
         except OSError as exc:
             raise DataError(f"cannot open store {path}: {exc}") from None
         return cls(store, version, modified, path)

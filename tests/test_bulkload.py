@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import importlib.util
+import time
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -104,6 +105,37 @@ def test_a_current_store_is_kept_and_a_changed_file_reloaded(tmp_path: Path) -> 
     assert _count(store)[0] == len(set(more)) + len(set(_triples(500, seed=9)))
     reader = OxigraphStore.open(settings, read_only=True)
     assert reader.version == stamp.read_text().split()[0]
+
+
+def test_serving_leaves_the_store_as_its_query_workers_see_it(tmp_path: Path) -> None:
+    """The server opens the store read-only, as its query workers do. A read-write open let
+    RocksDB compact the files of several bulk loads and delete them under a worker's
+    read-only view of the folder (at 10^7 triples: "No such file or directory: ...sst")."""
+    data, ontology, store = _folders(tmp_path)
+    for part in range(6):  # a bulk load each: overlapping files that RocksDB would compact
+        _write(data / f"part{part}.nt", _triples(400, seed=part))
+    assert _load(data, ontology, store) == 0
+    loaded = _listing(store)
+    worker = ox.Store.read_only(str(store))  # as publisher/evaluate.py opens it
+    settings = Settings(data_dir=data, ontology_dir=ontology, store=str(store))
+    server = OxigraphStore.open(settings)  # as `publisher serve` opens it
+    time.sleep(0.5)  # time for a compaction in the background, were there one
+    assert _listing(store) == loaded
+    everything = list(worker.quads_for_pattern(None, None, None, None))  # every index read
+    label = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
+    by_predicate = list(worker.quads_for_pattern(None, label, None, None))
+    assert len(everything) == len(server._store) > len(by_predicate) > 0
+    for quad in by_predicate[:50]:
+        assert list(worker.quads_for_pattern(None, None, quad.object, None))
+    with pytest.raises(RuntimeError, match="read-write"):
+        server._store.add(everything[0])  # nothing that serves can write
+
+
+def _listing(folder: Path) -> dict[str, tuple[int, int]]:
+    """The folder's files and their sizes and times, but RocksDB's own log (``LOG``,
+    ``LOG.old...``), which every opener writes, read-only ones too."""
+    return {path.name: (path.stat().st_size, path.stat().st_mtime_ns)
+            for path in folder.iterdir() if not path.name.startswith("LOG")}
 
 
 def test_the_same_bytes_rewritten_keep_their_version(tmp_path: Path) -> None:
