@@ -116,10 +116,10 @@ def _add_load(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "load", help="bulk-load data/ and ontology/ into the on-disk store",
         description="Fill the on-disk store (--store, required) with data/ and ontology/ at "
         "the engine's bulk-load speed, with a progress bar on a terminal: N-Triples, Turtle, "
-        "N-Quads, TriG, "
-        "RDF/XML and JSON-LD files, each also gzipped (x.nt.gz). A store that already holds "
-        "the current data is left as it is (unless --force); `publisher serve --store` then "
-        "reopens it without reloading. Example: publisher load --store /var/lib/publisher/db "
+        "N-Quads, TriG, RDF/XML and JSON-LD files, each also gzipped (x.nt.gz), then "
+        "compacted for reading. A store that already holds the current data is left as it "
+        "is (unless --force); `publisher serve --store` then reopens it, read-only, without "
+        "reloading. Example: publisher load --store /var/lib/publisher/db "
         "--data-dir big-data/")
     load.add_argument("--force", action="store_true", help="reload even if the store is current")
     _settings_flags(load)

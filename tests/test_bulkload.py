@@ -131,6 +131,20 @@ def test_serving_leaves_the_store_as_its_query_workers_see_it(tmp_path: Path) ->
         server._store.add(everything[0])  # nothing that serves can write
 
 
+def test_a_loaded_store_is_compacted(tmp_path: Path) -> None:
+    """``publisher load`` merges the files of its bulk loads (diskstore.replace): optimizing
+    the store again has nothing left to rewrite."""
+    data, ontology, store = _folders(tmp_path)
+    for part in range(6):
+        _write(data / f"part{part}.nt", _triples(400, seed=part))
+    assert _load(data, ontology, store) == 0
+    files = {name for name in _listing(store) if name.endswith(".sst")}
+    again = ox.Store(str(store))
+    again.optimize()
+    del again
+    assert {name for name in _listing(store) if name.endswith(".sst")} == files
+
+
 def _listing(folder: Path) -> dict[str, tuple[int, int]]:
     """The folder's files and their sizes and times, but RocksDB's own log (``LOG``,
     ``LOG.old...``), which every opener writes, read-only ones too."""
