@@ -358,7 +358,8 @@ class Bench:
             running.stop()
 
     def load_restart(self) -> dict[str, Any]:
-        """Only load, reopen (time to the first answer) and memory: for 10^7 triples."""
+        """Only load, reopen (time to the first answer), one look-up and memory: a quick look
+        at a large scale."""
         print(f"\n== {label(self.n)} triples, load and restart only ==", flush=True)
         for peer, load in (("publisher", lambda: peers.ours_load(self.data.parent, self.work)),
                            ("oxigraph", lambda: peers.oxigraph_load(self.data, self.work))):
@@ -494,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="seconds per wrk run")
     parser.add_argument("--no-install", action="store_true", help="use what is installed")
     parser.add_argument("--load-only", action="store_true",
-                        help="only load, restart and memory (for 1e7: see bench/README.md)")
+                        help="only load, restart, one look-up and memory (quick, for 1e7)")
     args = parser.parse_args(argv)
     selected = set(ALL_PEERS) if args.peers == "all" else set(args.peers.split(","))
     if not args.no_install:

@@ -9,8 +9,9 @@ folder (store.py's, with the source signature) is replaced last, by rename.
 Compacted: ``Store.optimize``, as pyoxigraph advises after a bulk load. A large load leaves
 RocksDB many overlapping files, which a store opened read-only (as every process serving it
 opens it, store.py) never merges: at 10^7 triples the look-ups and joins of bench/run.py ran
-1.5-5x slower on them (bench/RESULTS.md). It costs a fifth more load time there, and the
-compacted files take more disk (3.3 GB against 1.9 GB at 10^7).
+1.4-5x slower on them (bench/RESULTS.md). There it adds some 6 s to a load of a minute,
+and the compacted files take more disk (3.3 GB against 1.9 GB; while it runs, the folder
+holds both).
 
 Killed while loading: the old folder and stamp were never touched, and the next open
 deletes the half-loaded sibling. Killed between the two renames: the next open renames the
