@@ -1,7 +1,7 @@
 """publisher/bulkload.py and `publisher load`: N-Triples, Turtle and N-Quads, gzipped or not,
 land in the on-disk store with every triple counted, each file in its own graph; a current
 store is left alone, a changed file is loaded again, and a read-only opener never serves a
-store older than the files."""
+store older than the files. A loaded store is compacted, and serving it never writes to it."""
 
 from __future__ import annotations
 
@@ -111,10 +111,7 @@ def test_serving_leaves_the_store_as_its_query_workers_see_it(tmp_path: Path) ->
     """The server opens the store read-only, as its query workers do. A read-write open let
     RocksDB compact the files of several bulk loads and delete them under a worker's
     read-only view of the folder (at 10^7 triples: "No such file or directory: ...sst")."""
-    data, ontology, store = _folders(tmp_path)
-    for part in range(6):  # a bulk load each: overlapping files that RocksDB would compact
-        _write(data / f"part{part}.nt", _triples(400, seed=part))
-    assert _load(data, ontology, store) == 0
+    data, ontology, store = _loaded_in_parts(tmp_path)
     loaded = _listing(store)
     worker = ox.Store.read_only(str(store))  # as publisher/evaluate.py opens it
     settings = Settings(data_dir=data, ontology_dir=ontology, store=str(store))
@@ -134,15 +131,22 @@ def test_serving_leaves_the_store_as_its_query_workers_see_it(tmp_path: Path) ->
 def test_a_loaded_store_is_compacted(tmp_path: Path) -> None:
     """``publisher load`` merges the files of its bulk loads (diskstore.replace): optimizing
     the store again has nothing left to rewrite."""
-    data, ontology, store = _folders(tmp_path)
-    for part in range(6):
-        _write(data / f"part{part}.nt", _triples(400, seed=part))
-    assert _load(data, ontology, store) == 0
+    _, _, store = _loaded_in_parts(tmp_path)
     files = {name for name in _listing(store) if name.endswith(".sst")}
     again = ox.Store(str(store))
     again.optimize()
     del again
     assert {name for name in _listing(store) if name.endswith(".sst")} == files
+
+
+def _loaded_in_parts(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A store loaded from six files: a bulk load each, whose files overlap (RocksDB would
+    compact them)."""
+    data, ontology, store = _folders(tmp_path)
+    for part in range(6):
+        _write(data / f"part{part}.nt", _triples(400, seed=part))
+    assert _load(data, ontology, store) == 0
+    return data, ontology, store
 
 
 def _listing(folder: Path) -> dict[str, tuple[int, int]]:
