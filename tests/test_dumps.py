@@ -14,6 +14,7 @@ import rdflib
 from rdflib.compare import isomorphic
 
 from publisher.config import Settings
+from publisher import dumps
 from publisher.dumps import DUMP_FORMATS, Dumps, deterministic_gzip, write_dumps
 from publisher.store import OxigraphStore
 
@@ -70,6 +71,24 @@ def test_jsonld_dump_carries_its_context(store_settings) -> None:  # type: ignor
     found = write_dumps(store, settings).get("internationella-relationer.jsonld")
     assert found is not None
     assert isinstance(json.loads(found.path.read_bytes())["@context"], dict)
+
+
+def test_a_large_graph_gets_the_engines_expanded_jsonld(
+        store_settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """Above COMPACT_JSONLD_MAX triples the JSON-LD dump is not compacted (pyld's compaction
+    took minutes at 10^5 triples): expanded, it still holds exactly the store, the same
+    bytes at every write."""
+    store, settings = store_settings
+    monkeypatch.setattr(dumps, "COMPACT_JSONLD_MAX", 10)
+    written = [write_dumps(store, settings.replace(cache_dir=str(tmp_path / name)))
+               .get("internationella-relationer.jsonld") for name in ("a", "b")]
+    assert written[0] is not None and written[1] is not None
+    body = written[0].path.read_bytes()
+    assert body == written[1].path.read_bytes()
+    document = json.loads(body)
+    assert isinstance(document, list) and "@context" not in body.decode()  # expanded
+    parsed = rdflib.Graph().parse(data=body, format="json-ld")
+    assert isomorphic(parsed, _graph(store))
 
 
 def test_gzip_header_is_fixed() -> None:
