@@ -13,8 +13,8 @@ import pytest
 import rdflib
 from rdflib.compare import isomorphic
 
-from publisher.config import Settings
 from publisher import dumps
+from publisher.config import Settings
 from publisher.dumps import DUMP_FORMATS, Dumps, deterministic_gzip, write_dumps
 from publisher.store import OxigraphStore
 
