@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 
+import pyoxigraph as ox
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
@@ -126,12 +127,24 @@ def dump(filename: str, request: Request, store: StoreDep) -> Response:
 @router.get("/.well-known/void", summary="VoID description of the dataset")
 def void_description(request: Request, settings: SettingsDep, store: StoreDep) -> Response:
     fmt = _rdf_format(request)
-    body = rdf.serialize(void.void_triples(settings, store), fmt, settings.base)
+    body = rdf.serialize(void_of(request, settings, store), fmt, settings.base)
     url = settings.iri(void.VOID_PATH)
     rep = Representation(body, fmt, etag(store.version, body), url)
     headers = {"Content-Type": fmt.content_type, "Vary": "Accept",
                "Link": dcat.discovery_links(settings)}
     return respond(request, rep, headers, store.version_time())
+
+
+def void_of(request: Request, settings: Settings, store: Store) -> list[ox.Triple]:
+    """The VoID description of the store's data version, computed once per version: its
+    statistics scan the whole store (two minutes at 10^7 triples, bench/RESULTS.md). Two
+    first requests at once may both compute it; either result is the same."""
+    state = request.app.state
+    kept: tuple[str, list[ox.Triple]] | None = getattr(state, "void", None)
+    if kept is None or kept[0] != store.version:
+        kept = (store.version, void.void_triples(settings, store))
+        state.void = kept
+    return kept[1]
 
 
 def _rdf_format(request: Request) -> Format:

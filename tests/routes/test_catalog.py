@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from rdflib.compare import isomorphic
 from rdflib.namespace import DCAT, RDF
 
-from publisher import conformance
+from publisher import conformance, void
 from publisher.catalog import DATASET_PATH
 from tests.conftest import ROOT, Server
 
@@ -51,6 +51,26 @@ def test_negotiation(client: TestClient, path: str, accept: str | None, media_ty
     assert response.status_code == 200
     assert response.headers["content-type"].split(";")[0] == media_type
     assert "http://rdfs.org/ns/void#dataDump" in response.headers["link"]
+
+
+def test_void_is_computed_once_per_data_version(client: TestClient,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """VoID's statistics scan the whole store (two minutes at 10^7 triples): computed once
+    for a data version, whatever the format asked for, and again for a new version."""
+    computed = []
+    real = void.void_triples
+    monkeypatch.setattr(void, "void_triples", lambda *args: computed.append(1) or real(*args))
+    app = client.app
+    app.state.void = None  # what earlier requests kept  # type: ignore[attr-defined]
+    first = client.get("/.well-known/void", headers={"Accept": "text/turtle"})
+    again = client.get("/.well-known/void", headers={"Accept": "application/n-triples"})
+    assert first.status_code == again.status_code == 200 and len(computed) == 1
+    store = app.state.runtime.store  # type: ignore[attr-defined]
+    monkeypatch.setattr(store, "version", store.version + "-changed")
+    # (a format not asked for yet: Replay keeps the others until the Runtime is replaced)
+    changed = client.get("/.well-known/void", headers={"Accept": "application/rdf+xml"})
+    assert changed.status_code == 200 and len(computed) == 2
+    assert app.state.void[0] == store.version  # type: ignore[attr-defined]
 
 
 def test_harvest_address_answers_the_catalogue_itself(client: TestClient) -> None:
