@@ -95,36 +95,29 @@ class OxigraphStore:
         process that started this one) has filled; a stale store is an error then.
         ``progress`` is told the source bytes read while (re)filling (bulkload.py)."""
         files = source_files(settings)
-        stamp = Path(settings.store).with_name(Path(settings.store).name + ".version") \
-            if settings.store else None
+        path = Path(settings.store) if settings.store else None
+        stamp = path.with_name(path.name + ".version") if path is not None else None
         version = _stamped_version(stamp, files, settings) or fingerprint(files, settings)
         modified = last_modified(files)
-        if read_only and settings.store:
-            if stamp is None or _stamp_lines(stamp)[:1] != [version] \
-                    or not diskstore.holds(Path(settings.store), version):
-                raise DataError(f"store {settings.store} does not hold the current data; "
-                                "run `publisher load` first")
-            try:
-                return cls(ox.Store.read_only(settings.store), version, modified,
-                           Path(settings.store))
-            except OSError as exc:
-                raise DataError(f"cannot open store {settings.store}: {exc}") from None
-        if not settings.store:
+        if path is None or stamp is None:
             store = ox.Store()
             load_files(store, files, settings.base, progress)
             return cls(store, version, modified, None)
-        path = Path(settings.store)
-        stamp = path.with_name(path.name + ".version")
         try:
-            diskstore.recover(path)  # after a killed load (diskstore.py)
+            if not read_only:
+                diskstore.recover(path)  # after a killed load (diskstore.py)
             if _stamp_lines(stamp)[:1] != [version] or not diskstore.holds(path, version):
+                if read_only:
+                    raise DataError(f"store {settings.store} does not hold the current data; "
+                                    "run `publisher load` first")
                 # loaded beside the old folder and swapped in whole: a kill loses nothing
                 diskstore.replace(
                     path, lambda fresh: load_files(fresh, files, settings.base, progress),
                     version, stamp, f"{version}\n{signature(files, settings)}\n")
             store = ox.Store.read_only(str(path))
         except OSError as exc:
-            raise DataError(f"cannot open store {path}: {exc}") from None
+            raise DataError(f"cannot open store {settings.store if read_only else path}: "
+                            f"{exc}") from None
         return cls(store, version, modified, path)
 
     # -- reading -----------------------------------------------------------------------
