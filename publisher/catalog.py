@@ -22,6 +22,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from publisher import descriptions
 from publisher.catalog_terms import (
     CC0,
     DCAT,
@@ -56,14 +57,16 @@ from publisher.catalog_terms import (
 from publisher.config import DATASET_PATH, Settings
 from publisher.dumps import DUMP_FORMATS, DUMPS_PATH, GZIP_MEDIA_TYPE, DumpSet
 from publisher.store import Store
-from publisher.void import VOID_PATH, vocabularies
+from publisher.void import VOID_PATH, Statistics, first_year, statistics
 
 CATALOG_PATH = "catalog"
 HARVEST_PATH = "datasets/dcat"
 SPARQL_PATH = "sparql"
-TWINNING_START = ("SELECT (MIN(STR(?year)) AS ?start) WHERE { ?agreement a ?class ; "
-                  "<http://schema.org/startDate> ?year FILTER(STRENDS(STR(?class), "
-                  "'#TwinningAgreement')) }")
+def twinning_start(settings: Settings, store: Store) -> str | None:
+    """The year of the earliest twin-town agreement: from the statistics written when the
+    store was loaded (descriptions.py), else asked of the store now."""
+    prepared = descriptions.prepared(store)
+    return prepared.first_year if prepared is not None else first_year(settings, store)
 
 
 def catalog_iri(settings: Settings) -> str:
@@ -81,14 +84,17 @@ def _values(store: Store, subject: str, predicate: str) -> list[ox.NamedNode | o
     return [row["o"] for row in rows if not isinstance(row["o"], ox.BlankNode)]
 
 
-def catalog_triples(settings: Settings, store: Store, dumps: DumpSet) -> list[ox.Triple]:
-    """The whole catalogue graph, deterministic for the same data and dumps."""
+def catalog_triples(settings: Settings, store: Store, dumps: DumpSet,
+                    stats: Statistics | None = None) -> list[ox.Triple]:
+    """The whole catalogue graph, deterministic for the same data and dumps. ``stats``:
+    those of the data version (descriptions.statistics_of), counted now if not given."""
+    stats = stats if stats is not None else statistics(settings, store)
     g = Graph()
     dataset = settings.iri(DATASET_PATH)
     _catalog(g, settings, store, dataset)
     _publisher(g, settings, store)
     contact = _contact_point(g, settings, store)
-    _dataset(g, settings, store, dataset, contact)
+    _dataset(g, settings, store, dataset, contact, stats)
     _distributions(g, settings, dumps, dataset)
     _data_service(g, settings, dataset, contact)
     vocabulary_terms(g)
@@ -161,7 +167,8 @@ def _contact_point(g: Graph, settings: Settings, store: Store) -> str:
     return contact
 
 
-def _dataset(g: Graph, settings: Settings, store: Store, dataset: str, contact: str) -> None:
+def _dataset(g: Graph, settings: Settings, store: Store, dataset: str, contact: str,
+             stats: Statistics) -> None:
     g.typed(dataset, DCAT + "Dataset")
     for predicate in (DCT + "title", DCT + "description", DCAT + "keyword"):
         g.add(dataset, predicate, *[v for v in _values(store, dataset, predicate)
@@ -181,10 +188,10 @@ def _dataset(g: Graph, settings: Settings, store: Store, dataset: str, contact: 
     for source in _values(store, dataset, DCT + "source"):  # a web page, so foaf:page
         g.add(dataset, FOAF + "page", source)
         g.typed(source.value, FOAF + "Document")
-    for standard in vocabularies(store, settings):
+    for standard in stats.vocabularies:
         g.add(dataset, DCT + "conformsTo", standard)
         g.typed(standard, DCT + "Standard")
-    _temporal(g, settings, store, dataset)
+    _temporal(g, settings, stats.first_year, dataset)
     provenance = catalog_iri(settings) + "#provenance"
     g.add(dataset, DCT + "provenance", provenance)
     g.typed(provenance, DCT + "ProvenanceStatement")
@@ -200,16 +207,14 @@ def _dataset(g: Graph, settings: Settings, store: Store, dataset: str, contact: 
         g.add(provenance, RDFS + "label", text(line, lang))
 
 
-def _temporal(g: Graph, settings: Settings, store: Store, dataset: str) -> None:
+def _temporal(g: Graph, settings: Settings, start: str | None, dataset: str) -> None:
     """From the earliest twin-town agreement in the data; open-ended (it still holds)."""
-    rows = list(store.query(TWINNING_START))
-    start = rows[0]["start"] if rows and rows[0]["start"] is not None else None
     if start is None:
         return
     period = catalog_iri(settings) + "#temporal"
     g.add(dataset, DCT + "temporal", period)
     g.typed(period, DCT + "PeriodOfTime")
-    g.add(period, DCAT + "startDate", typed(start.value, XSD + "gYear"))
+    g.add(period, DCAT + "startDate", typed(start, XSD + "gYear"))
 
 
 def _distributions(g: Graph, settings: Settings, dumps: DumpSet, dataset: str) -> None:

@@ -135,8 +135,11 @@ def _load(args: argparse.Namespace) -> int:
     else:
         store = OxigraphStore.open(settings)
     seconds = time.perf_counter() - started
+    described = store.timings.get("described")
+    of_it = "" if described is None else \
+        f"; {described:.1f} s of it wrote the dumps and statistics"
     print(f"{settings.store}: version {store.version} "
-          f"({total / 1e6:.1f} MB of source in {seconds:.1f} s)")
+          f"({total / 1e6:.1f} MB of source in {seconds:.1f} s{of_it})")
     return 0
 
 

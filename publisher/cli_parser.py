@@ -117,7 +117,9 @@ def _add_load(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         description="Fill the on-disk store (--store, required) with data/ and ontology/ at "
         "the engine's bulk-load speed, with a progress bar on a terminal: N-Triples, Turtle, "
         "N-Quads, TriG, RDF/XML and JSON-LD files, each also gzipped (x.nt.gz), then "
-        "compacted for reading. A store that already holds the current data is left as it "
+        "compacted for reading. It then writes, into the store, the five dumps and the "
+        "statistics that the catalogue, VoID and the service description give, so that no "
+        "server has to compute them. A store that already holds the current data is left as it "
         "is (unless --force); `publisher serve --store` then reopens it, read-only, without "
         "reloading. Example: publisher load --store /var/lib/publisher/db "
         "--data-dir big-data/")

@@ -1,7 +1,8 @@
 """Replacing an on-disk store folder atomically, so a killed load never loses the old data.
 
-``replace(path, fill, version, stamp, stamp_text)``: the new data is loaded into a sibling
-folder ``<name>.loading-<pid>`` (``fill`` does the loading) and compacted, its version is
+``replace(path, fill, describe, version, stamp, stamp_text)``: the new data is loaded into
+a sibling folder ``<name>.loading-<pid>`` (``fill`` does the loading) and compacted,
+``describe`` writes what describes it into the folder (descriptions.py), its version is
 written inside it (``publisher.version``) once it is complete, then two renames swap it in
 (the old folder goes to ``<name>.old-<pid>``, deleted after), and the stamp next to the
 folder (store.py's, with the source signature) is replaced last, by rename.
@@ -42,7 +43,8 @@ def holds(path: Path, version: str) -> bool:
         return False
 
 
-def replace(path: Path, fill: Callable[[ox.Store], None], version: str, stamp: Path,
+def replace(path: Path, fill: Callable[[ox.Store], None],
+            describe: Callable[[ox.Store, Path], None], version: str, stamp: Path,
             stamp_text: str) -> None:
     temp = path.with_name(f"{path.name}.loading-{os.getpid()}")
     shutil.rmtree(temp, ignore_errors=True)
@@ -51,6 +53,7 @@ def replace(path: Path, fill: Callable[[ox.Store], None], version: str, stamp: P
         fill(loading)
         loading.flush()
         loading.optimize()
+        describe(loading, temp)
         del loading  # closes RocksDB before its folder moves
         gc.collect()
         _write_synced(temp / INNER_STAMP, version + "\n")

@@ -1,16 +1,26 @@
 """The whole dataset as files: one dump per format, written once per store version. Pure.
 
 A dump is every triple the store holds (data + ontology, the union of the named graphs,
-each triple once), its blank nodes named by RDF Dataset Canonicalization (RDFC-1.0: each
-load of the same files gives them new labels), serialized deterministically by
-render/rdf.py, so the bytes depend on the data alone: the same in every process and after
-a restart while the data is unchanged. N-Triples is also written gzipped with a fixed
-header (no file name, mtime 0), so its bytes are reproducible too. JSON-LD is compacted
-against our context up to ``COMPACT_JSONLD_MAX`` triples; a larger graph gets the engine's
-expanded JSON-LD, which takes milliseconds where compaction would take minutes.
+each triple once). Two writers, chosen by the store's size:
 
-Files live in ``<cache dir>/dumps-<store version>/``; a new version of the data writes a
-new folder, so a file is never rewritten under a reader. Each file's byte size and
+- up to ``ENGINE_ABOVE`` quads (the municipality's graph: about 2,000), the triples are
+  gathered in Python, their blank nodes named by RDF Dataset Canonicalization (RDFC-1.0:
+  each load of the same files gives them new labels) and serialized sorted by
+  render/rdf.py, JSON-LD compacted against our context: the bytes depend on the data alone,
+  the same in every process and after a restart;
+- above it, the engine streams them: one pass over the store writes the N-Triples (graph by
+  graph, each triple once), which the engine then turns into the other syntaxes, expanded
+  JSON-LD included. Nothing holds the graph in Python, so 10^7 triples take minutes where
+  the first writer would take hours and tens of GB. The order is the store's index order
+  and blank nodes keep the store's labels: the bytes are the same for the same load.
+
+N-Triples is also written gzipped with a fixed header (no file name, mtime 0).
+
+Where they live: a disk store gets its dumps when it is loaded (descriptions.py: in the
+store's folder, before the folder is swapped in), and a server only reads them. Other stores
+write theirs on first use into ``<cache dir>/dumps-<store version>/``, in a folder of the
+process's own, renamed into place whole: a new version writes a new folder, a file is never
+rewritten under a reader, and two processes never mix their files. Each file's byte size and
 SHA-256 are recorded in ``manifest.json`` next to it: the catalogue declares exactly those
 numbers, and the dump route serves exactly those bytes (with the hash as a strong ETag).
 """
@@ -22,16 +32,18 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
 
 import pyoxigraph as ox
 
 from publisher.config import Settings
+from publisher.namespaces import prefixes
 from publisher.negotiation import BY_NAME, Format
 from publisher.render import rdf
 from publisher.store import Store
@@ -83,6 +95,9 @@ DUMP_FORMATS: tuple[DumpFormat, ...] = (
 )
 BY_FILENAME = {d.filename: d for d in DUMP_FORMATS}
 GZIP_MEDIA_TYPE = IANA + "application/gzip"
+MANIFEST = "manifest.json"
+#: The folder inside a disk store that holds what was written at load (descriptions.py).
+PREPARED = "descriptions"
 
 
 @dataclass(frozen=True)
@@ -125,22 +140,19 @@ def canonical(triples: Iterable[ox.Triple]) -> list[ox.Triple]:
     return [quad.triple for quad in dataset]
 
 
-#: Above this many triples the JSON-LD dump is the engine's expanded JSON-LD (full IRIs, no
-#: context) instead of the document compacted against our context: pyld's compaction, pure
-#: Python, grows with the square of the graph (0.3 s for 2,000 triples, 1.7 s for 5,000,
-#: 29 s for 20,000; the engine 1-11 ms), and the catalogue's first request waits for it.
-COMPACT_JSONLD_MAX = 5000
+#: Above this many quads the engine writes the dumps (see the module's docstring). The
+#: Python writer grows faster than the graph: pyld's compaction of the JSON-LD dump alone
+#: took 0.3 s for 2,000 triples, 1.7 s for 5,000, 29 s for 20,000 and over ten minutes for
+#: 10^5; the engine writes all five dumps of 10^6 triples in about 15 s.
+ENGINE_ABOVE = 5000
 
 
 def serialize_dump(triples: Sequence[ox.Triple], dump: DumpFormat, base: str) -> bytes:
-    """The bytes of one dump. Deterministic: sorted triples, fixed gzip header."""
-    fmt = dump.rdf_format
-    if fmt.name == "jsonld" and len(triples) > COMPACT_JSONLD_MAX:
-        body = cast(bytes, ox.serialize(sorted(triples, key=str), format=ox.RdfFormat.JSON_LD))
-    else:
-        body = rdf.serialize(triples, fmt, base)
-        if fmt.name == "jsonld":
-            body = _inline_context(body, base)
+    """The bytes of one dump by the Python writer. Deterministic: sorted triples, fixed
+    gzip header."""
+    body = rdf.serialize(triples, dump.rdf_format, base)
+    if dump.rdf_format.name == "jsonld":
+        body = _inline_context(body, base)
     return deterministic_gzip(body) if dump.gzipped else body
 
 
@@ -160,7 +172,8 @@ def deterministic_gzip(body: bytes) -> bytes:
 
 
 class Dumps:
-    """Writes and remembers the dumps of one store (thread-safe, once per version)."""
+    """Finds or writes, and remembers, the dumps of one store (thread-safe, once per
+    version)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -177,35 +190,157 @@ class Dumps:
 
 
 def write_dumps(store: Store, settings: Settings,
-                progress: Callable[[str], None] | None = None) -> DumpSet:
-    """Write every dump of ``store`` (or reuse the ones already on disk for its version)."""
-    folder = cache_root(settings) / f"dumps-{store.version}"
+                progress: Callable[[str], None] | None = None,
+                folder: Path | None = None) -> DumpSet:
+    """The dumps of ``store``: the ones written when it was loaded, or else the ones already
+    in the cache for its version, or else written there now. With ``folder``, written into
+    that new folder (descriptions.py, at load time)."""
     modified = store.version_time()
-    manifest = folder / "manifest.json"
-    found = _read_manifest(manifest, folder)
+    if folder is not None:
+        return DumpSet(store.version, modified, tuple(_write(store, settings, folder, progress)))
+    loaded = prepared_folder(store)
+    found = _read_manifest(loaded) if loaded is not None else None
+    if found is not None:
+        return DumpSet(store.version, modified, tuple(found))
+    folder = cache_root(settings) / f"dumps-{store.version}"
+    found = _read_manifest(folder)
     if found is None:
-        folder.mkdir(parents=True, exist_ok=True)
-        triples = canonical(store.all_triples())
-        found = []
-        for dump in DUMP_FORMATS:
-            if progress is not None:
-                progress(dump.filename)
-            body = serialize_dump(triples, dump, settings.base)
-            path = folder / dump.filename
-            _write_atomic(path, body)
-            found.append(DumpFile(dump, path, len(body), hashlib.sha256(body).hexdigest()))
-        _write_atomic(manifest, json.dumps(
-            {f.format.filename: {"size": f.size, "sha256": f.sha256} for f in found},
-            indent=2, sort_keys=True).encode())
+        found = _publish(folder, lambda own: _write(store, settings, own, progress))
     for dump_file in found:
         os.utime(dump_file.path, (modified, modified))  # Last-Modified is the data's time
     return DumpSet(store.version, modified, tuple(found))
 
 
-def _read_manifest(manifest: Path, folder: Path) -> list[DumpFile] | None:
-    """The dumps already written for this version, if all are there and intact in size."""
+def prepared_folder(store: Store) -> Path | None:
+    """Where a disk store keeps what was written when it was loaded (descriptions.py)."""
+    path = getattr(store, "path", None)
+    return Path(path) / PREPARED if path is not None else None
+
+
+def _publish(folder: Path, write: Callable[[Path], list[DumpFile]]) -> list[DumpFile]:
+    """Write into a folder of this process's own, then rename it into place whole. If
+    another process got there first, its complete set is used and this one discarded."""
+    own = folder.with_name(f"{folder.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+    shutil.rmtree(own, ignore_errors=True)
+    own.parent.mkdir(parents=True, exist_ok=True)
     try:
-        table = json.loads(manifest.read_text())
+        write(own)
+        if folder.exists() and _read_manifest(folder) is None:  # left incomplete by a crash
+            shutil.rmtree(folder, ignore_errors=True)
+        try:
+            os.rename(own, folder)
+        except OSError:  # another process renamed its own first
+            pass
+    finally:
+        shutil.rmtree(own, ignore_errors=True)
+    found = _read_manifest(folder)
+    if found is None:
+        raise OSError(f"the dumps in {folder} could not be written")
+    return found
+
+
+def _write(store: Store, settings: Settings, folder: Path,
+           progress: Callable[[str], None] | None) -> list[DumpFile]:
+    """Write the five dumps and their manifest into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    engine: ox.Store | None = getattr(store, "engine", None)
+    if engine is not None and len(engine) > ENGINE_ABOVE:
+        written = _write_by_engine(engine, settings.base, folder, progress)
+    else:
+        written = _write_by_python(store, settings.base, folder, progress)
+    found = [DumpFile(dump, folder / dump.filename, size, digest)
+             for dump, (size, digest) in zip(DUMP_FORMATS, written, strict=True)]
+    _write_atomic(folder / MANIFEST, json.dumps(
+        {f.format.filename: {"size": f.size, "sha256": f.sha256} for f in found},
+        indent=2, sort_keys=True).encode())
+    return found
+
+
+def _write_by_python(store: Store, base: str, folder: Path,
+                     progress: Callable[[str], None] | None) -> list[tuple[int, str]]:
+    triples = canonical(store.all_triples())
+    written = []
+    for dump in DUMP_FORMATS:
+        if progress is not None:
+            progress(dump.filename)
+        body = serialize_dump(triples, dump, base)
+        _write_atomic(folder / dump.filename, body)
+        written.append((len(body), hashlib.sha256(body).hexdigest()))
+    return written
+
+
+def _write_by_engine(engine: ox.Store, base: str, folder: Path,
+                     progress: Callable[[str], None] | None) -> list[tuple[int, str]]:
+    """One pass over the store into N-Triples, then each other syntax from that file; the
+    gzip runs in a thread beside them (zlib releases the GIL)."""
+    paths = {dump.key: folder / dump.filename for dump in DUMP_FORMATS}
+    if progress is not None:
+        progress(paths["ntriples"].name)
+    with open(paths["ntriples"], "wb") as out:
+        for query in union_queries(engine):
+            triples = engine.query(query, use_default_graph_as_union=False)
+            assert isinstance(triples, ox.QueryTriples)  # a CONSTRUCT's answer
+            triples.serialize(out, ox.RdfFormat.N_TRIPLES)
+    with ThreadPoolExecutor(1) as pool:
+        gzipped = pool.submit(_gzip_file, paths["ntriples"], paths["ntriples-gzip"])
+        for dump in DUMP_FORMATS:
+            if dump.key in ("ntriples", "ntriples-gzip"):
+                continue
+            if progress is not None:
+                progress(dump.filename)
+            _convert(paths["ntriples"], paths[dump.key], dump.rdf_format, base)
+        gzipped.result()
+    return [(paths[d.key].stat().st_size, sha256_file(paths[d.key])) for d in DUMP_FORMATS]
+
+
+def union_queries(engine: ox.Store) -> list[str]:
+    """CONSTRUCT queries that together give every triple of the store once: the default
+    graph's, then each named graph's (in IRI order) that no earlier graph holds. No query
+    keeps a set of what it has seen, so memory stays flat however large the store."""
+    graphs = sorted(g.value for g in engine.named_graphs() if isinstance(g, ox.NamedNode))
+    queries = ["CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"]
+    for index, graph in enumerate(graphs):
+        earlier = "".join(f" UNION {{ GRAPH <{g}> {{ ?s ?p ?o }} }}" for g in graphs[:index])
+        queries.append(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} "
+                       f"FILTER NOT EXISTS {{ {{ ?s ?p ?o }}{earlier} }} }}")
+    return queries
+
+
+def _convert(source: Path, target: Path, fmt: Format, base: str) -> None:
+    """The N-Triples file in another syntax, by the engine. Turtle gets our prefixes, whose
+    lines are then sorted (pyoxigraph writes them in hash order, which varies)."""
+    rdf_format = ox.RdfFormat.from_media_type(fmt.media_type)
+    triples = ox.parse(path=source, format=ox.RdfFormat.N_TRIPLES)
+    if fmt.name != "turtle":
+        ox.serialize(triples, target, rdf_format)
+        return
+    unsorted = target.with_name(target.name + ".unsorted")
+    ox.serialize(triples, unsorted, rdf_format, prefixes=prefixes(base))
+    with open(unsorted, "rb") as raw, open(target, "wb") as out:
+        header = []
+        line = raw.readline()
+        while line.startswith(b"@prefix "):
+            header.append(line)
+            line = raw.readline()
+        out.writelines(sorted(header))
+        out.write(line)
+        shutil.copyfileobj(raw, out, 1 << 20)
+    unsorted.unlink()
+
+
+def _gzip_file(source: Path, target: Path) -> None:
+    """``deterministic_gzip`` of a file, streamed (level 6: level 9 is three times slower
+    at scale for a few per cent)."""
+    with open(source, "rb") as raw, open(target, "wb") as out, \
+            gzip.GzipFile(filename="", mode="wb", fileobj=out, compresslevel=6,
+                          mtime=0) as packed:
+        shutil.copyfileobj(raw, packed, 1 << 20)
+
+
+def _read_manifest(folder: Path) -> list[DumpFile] | None:
+    """The dumps already written in ``folder``, if all are there and intact in size."""
+    try:
+        table = json.loads((folder / MANIFEST).read_text())
         files = []
         for dump in DUMP_FORMATS:
             entry = table[dump.filename]
@@ -239,4 +374,5 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-__all__ = ["DUMP_FORMATS", "DumpFile", "DumpFormat", "DumpSet", "Dumps", "write_dumps"]
+__all__ = ["DUMP_FORMATS", "DumpFile", "DumpFormat", "DumpSet", "Dumps", "prepared_folder",
+           "write_dumps"]

@@ -36,11 +36,6 @@ def _texts(store: Store, subject: str, predicate: str, lang: str) -> list[str]:
             if isinstance(v, ox.Literal) and v.language in (lang, None)]
 
 
-def _start_year(store: Store) -> str | None:
-    rows = list(store.query(dcat.TWINNING_START))
-    return rows[0]["start"].value if rows and rows[0]["start"] is not None else None
-
-
 def _publisher(settings: Settings, lang: str) -> dict[str, Any]:
     return {"@type": "GovernmentOrganization", "@id": PUBLISHER,
             "name": "Uppsala kommun" if lang == "sv" else "Uppsala Municipality",
@@ -79,7 +74,7 @@ def schema_dataset_jsonld(settings: Settings, store: Store, lang: str = "sv",
                                    else "application/gzip", sizes.get(fmt.filename))
                          for fmt in DUMP_FORMATS],
     }
-    start = _start_year(store)
+    start = dcat.twinning_start(settings, store)
     if start:
         data["temporalCoverage"] = f"{start}/.."
     return data

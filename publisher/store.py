@@ -15,6 +15,7 @@ worker then failed with "No such file or directory: .../000019.sst" (bench/RESUL
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,6 +83,9 @@ class OxigraphStore:
         self.version = version
         self.modified = modified
         self.path = path
+        #: what opening it took, if it was (re)filled: "described" = seconds spent writing
+        #: the descriptions (descriptions.py), for `publisher load`'s report
+        self.timings: dict[str, float] = {}
 
     # -- loading -----------------------------------------------------------------------
 
@@ -103,24 +107,41 @@ class OxigraphStore:
             store = ox.Store()
             load_files(store, files, settings.base, progress)
             return cls(store, version, modified, None)
+        from publisher import descriptions  # noqa: PLC0415  (the dumps' pyld: not in workers)
+
+        timings: dict[str, float] = {}
         try:
             if not read_only:
                 diskstore.recover(path)  # after a killed load (diskstore.py)
-            if _stamp_lines(stamp)[:1] != [version] or not diskstore.holds(path, version):
+            if _stamp_lines(stamp)[:1] != [version] or not diskstore.holds(path, version) \
+                    or not descriptions.complete(path):
                 if read_only:
                     raise DataError(f"store {settings.store} does not hold the current data; "
                                     "run `publisher load` first")
+
+                def describe(fresh: ox.Store, folder: Path) -> None:
+                    started = time.perf_counter()
+                    descriptions.write(cls(fresh, version, modified, None), settings, folder)
+                    timings["described"] = time.perf_counter() - started
+
                 # loaded beside the old folder and swapped in whole: a kill loses nothing
                 diskstore.replace(
                     path, lambda fresh: load_files(fresh, files, settings.base, progress),
-                    version, stamp, f"{version}\n{signature(files, settings)}\n")
+                    describe, version, stamp, f"{version}\n{signature(files, settings)}\n")
             store = ox.Store.read_only(str(path))
         except OSError as exc:
             raise DataError(f"cannot open store {settings.store if read_only else path}: "
                             f"{exc}") from None
-        return cls(store, version, modified, path)
+        opened = cls(store, version, modified, path)
+        opened.timings = timings
+        return opened
 
     # -- reading -----------------------------------------------------------------------
+
+    @property
+    def engine(self) -> ox.Store:
+        """The pyoxigraph store itself, for what the engine streams (dumps.py)."""
+        return self._store
 
     def query(self, text: str, **options: Any) -> Any:
         options.setdefault("use_default_graph_as_union", "default_graph" not in options)

@@ -73,22 +73,91 @@ def test_jsonld_dump_carries_its_context(store_settings) -> None:  # type: ignor
     assert isinstance(json.loads(found.path.read_bytes())["@context"], dict)
 
 
-def test_a_large_graph_gets_the_engines_expanded_jsonld(
-        store_settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    """Above COMPACT_JSONLD_MAX triples the JSON-LD dump is not compacted (pyld's compaction
-    took minutes at 10^5 triples): expanded, it still holds exactly the store, the same
-    bytes at every write."""
+@pytest.fixture
+def by_engine(store_settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """The municipality's graph written as a large one is: by the engine (ENGINE_ABOVE
+    lowered below its size), twice, into two fresh folders."""
     store, settings = store_settings
-    monkeypatch.setattr(dumps, "COMPACT_JSONLD_MAX", 10)
-    written = [write_dumps(store, settings.replace(cache_dir=str(tmp_path / name)))
-               .get("internationella-relationer.jsonld") for name in ("a", "b")]
-    assert written[0] is not None and written[1] is not None
-    body = written[0].path.read_bytes()
-    assert body == written[1].path.read_bytes()
-    document = json.loads(body)
-    assert isinstance(document, list) and "@context" not in body.decode()  # expanded
-    parsed = rdflib.Graph().parse(data=body, format="json-ld")
+    monkeypatch.setattr(dumps, "ENGINE_ABOVE", 10)
+    monkeypatch.setattr(dumps, "_write_by_python", None)  # it must not be called
+    return store, settings, [write_dumps(store, settings.replace(cache_dir=str(tmp_path / n)))
+                             for n in ("a", "b")]
+
+
+@pytest.mark.parametrize("dump", DUMP_FORMATS, ids=lambda d: d.key)
+def test_the_engines_dumps_hold_exactly_the_store(by_engine, dump) -> None:  # type: ignore[no-untyped-def]
+    """Above ENGINE_ABOVE quads the engine streams the dumps (the Python writer took hours
+    and tens of GB at 10^7 triples): each still holds exactly the store, and writing the
+    same store again gives the same bytes."""
+    store, settings, (first, second) = by_engine
+    found, again = first.get(dump.filename), second.get(dump.filename)
+    assert found is not None and again is not None
+    body = found.path.read_bytes()
+    assert body == again.path.read_bytes()
+    assert (found.size, found.sha256) == (len(body), hashlib.sha256(body).hexdigest())
+    if dump.gzipped:
+        assert body[4:8] == b"\0\0\0\0" and not body[3] & 0x08  # mtime 0, no file name
+        body = gzip.decompress(body)
+    parsed = rdflib.Graph().parse(data=body, format=RDFLIB_FORMATS[dump.rdf_format.name],
+                                  publicID=settings.base)
     assert isomorphic(parsed, _graph(store))
+    if dump.key == "turtle":  # our prefixes, their lines in a stable order
+        header = [line for line in body.split(b"\n") if line.startswith(b"@prefix ")]
+        assert len(header) > 5 and header == sorted(header)
+    if dump.key == "jsonld":  # expanded: no context
+        assert isinstance(json.loads(body), list) and b"@context" not in body
+
+
+def test_the_engine_writes_each_triple_of_the_union_once(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A triple in several graphs (or in the default graph and a named one) is one triple of
+    the dataset's union, and one line of the dump; no query keeps a set of what it saw."""
+    monkeypatch.setattr(dumps, "ENGINE_ABOVE", 0)
+    engine = ox.Store()
+    a, b, c = (ox.NamedNode(f"http://example.org/{x}") for x in "abc")
+    shared, blank = ox.Triple(a, b, c), ox.BlankNode()
+    for graph in (ox.DefaultGraph(), ox.NamedNode("http://example.org/g2"),
+                  ox.NamedNode("http://example.org/g1")):
+        engine.add(ox.Quad(*shared, graph))
+    engine.add(ox.Quad(a, b, ox.Literal("only in g2"), ox.NamedNode("http://example.org/g2")))
+    engine.add(ox.Quad(blank, b, c, ox.NamedNode("http://example.org/g1")))
+    engine.add(ox.Quad(blank, b, c, ox.NamedNode("http://example.org/g2")))
+    store = OxigraphStore(engine, "v1", 0.0, None)
+    written = write_dumps(store, Settings(cache_dir=str(tmp_path))).get(
+        "internationella-relationer.nt")
+    assert written is not None
+    lines = written.path.read_bytes().decode().splitlines()
+    assert sorted(lines) == sorted({*lines}) and len(lines) == 3
+    assert {str(t) + " ." for t in ox.parse(input="\n".join(lines),
+                                            format=ox.RdfFormat.N_TRIPLES)} == {*lines}
+
+
+def test_two_processes_never_mix_their_dumps(store_settings, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """Each writer writes into a folder of its own and renames it into place whole: a writer
+    that comes second keeps the first one's complete set, files and manifest together."""
+    store, settings = store_settings
+    settings = settings.replace(cache_dir=str(tmp_path))
+    folder = tmp_path / f"dumps-{store.version}"
+    real = dumps._write
+
+    def meanwhile_another_process(*args):  # type: ignore[no-untyped-def]
+        found = real(*args)
+        if not folder.exists():  # the other one finishes first, with other bytes
+            other = folder.with_name("other")
+            real(store, settings, other, None)
+            (other / "internationella-relationer.ttl").write_bytes(b"# the other one\n")
+            (other / "manifest.json").write_text(json.dumps({
+                f.format.filename: {"size": (other / f.format.filename).stat().st_size,
+                                    "sha256": "other"} for f in found}))
+            other.rename(folder)
+        return found
+
+    monkeypatch.setattr(dumps, "_write", meanwhile_another_process)
+    kept = write_dumps(store, settings)
+    assert {f.sha256 for f in kept.files} == {"other"}
+    assert (folder / "internationella-relationer.ttl").read_bytes() == b"# the other one\n"
+    assert [p.name for p in tmp_path.iterdir()] == [folder.name]  # its own folder is gone
 
 
 def test_gzip_header_is_fixed() -> None:

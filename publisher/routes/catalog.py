@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import threading
 
-import pyoxigraph as ox
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
 from publisher import catalog as dcat
-from publisher import schema_dataset, void
+from publisher import descriptions, schema_dataset, void
 from publisher.config import Settings
 from publisher.documents import Document, Representation, etag
 from publisher.dumps import BY_FILENAME, Dumps, DumpSet
@@ -36,7 +35,8 @@ _lock = threading.Lock()
 
 
 def dumps_of(request: Request, store: Store) -> DumpSet:
-    """The dumps of the current store, written on first use (one writer per process)."""
+    """The dumps of the current store: written at load (a disk store), else on first use
+    (one writer per process; dumps.py)."""
     state = request.app.state
     with _lock:
         if getattr(state, "dumps", None) is None:
@@ -55,7 +55,8 @@ def catalog_representation(request: Request, settings: Settings, store: Store,
     found = cache.get(key)
     if found is not None:
         return found
-    triples = dcat.catalog_triples(settings, store, dumps)
+    stats = descriptions.statistics_of(request.app.state, settings, store)
+    triples = dcat.catalog_triples(settings, store, dumps, stats)
     url = dcat.catalog_iri(settings)
     if fmt.kind == "html":
         body = html.render_template(
@@ -127,24 +128,13 @@ def dump(filename: str, request: Request, store: StoreDep) -> Response:
 @router.get("/.well-known/void", summary="VoID description of the dataset")
 def void_description(request: Request, settings: SettingsDep, store: StoreDep) -> Response:
     fmt = _rdf_format(request)
-    body = rdf.serialize(void_of(request, settings, store), fmt, settings.base)
+    stats = descriptions.statistics_of(request.app.state, settings, store)
+    body = rdf.serialize(void.void_triples(settings, store, stats), fmt, settings.base)
     url = settings.iri(void.VOID_PATH)
     rep = Representation(body, fmt, etag(store.version, body), url)
     headers = {"Content-Type": fmt.content_type, "Vary": "Accept",
                "Link": dcat.discovery_links(settings)}
     return respond(request, rep, headers, store.version_time())
-
-
-def void_of(request: Request, settings: Settings, store: Store) -> list[ox.Triple]:
-    """The VoID description of the store's data version, computed once per version: its
-    statistics scan the whole store (two minutes at 10^7 triples, bench/RESULTS.md). Two
-    first requests at once may both compute it; either result is the same."""
-    state = request.app.state
-    kept: tuple[str, list[ox.Triple]] | None = getattr(state, "void", None)
-    if kept is None or kept[0] != store.version:
-        kept = (store.version, void.void_triples(settings, store))
-        state.void = kept
-    return kept[1]
 
 
 def _rdf_format(request: Request) -> Format:

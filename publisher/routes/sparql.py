@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from publisher import sparql
+from publisher import descriptions, sparql
 from publisher.config import Settings
 from publisher.errors import BadRequest, HttpError, PayloadTooLarge
 from publisher.evaluate import Job
@@ -235,12 +235,5 @@ async def _no_query(request: Request, protocol: sparql.ProtocolRequest, settings
 
 def _graph_sizes(request: Request, store: Store) -> dict[str, int]:
     """Triples per named graph, and in the default (union) graph under the key ''."""
-    cached = getattr(request.app.state, "sparql_graph_sizes", None)
-    if cached is not None and cached[0] == store.version:
-        sizes: dict[str, int] = cached[1]
-        return sizes
-    sizes = {row["g"].value: int(row["n"].value) for row in store.query(
-        "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")}
-    sizes[""] = store.stats().triples
-    request.app.state.sparql_graph_sizes = (store.version, sizes)
-    return sizes
+    stats = descriptions.statistics_of(request.app.state, request.app.state.settings, store)
+    return {**stats.graphs, "": stats.counts["triples"]}
