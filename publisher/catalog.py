@@ -62,6 +62,8 @@ from publisher.void import VOID_PATH, Statistics, first_year, statistics
 CATALOG_PATH = "catalog"
 HARVEST_PATH = "datasets/dcat"
 SPARQL_PATH = "sparql"
+
+
 def twinning_start(settings: Settings, store: Store) -> str | None:
     """The year of the earliest twin-town agreement: from the statistics written when the
     store was loaded (descriptions.py), else asked of the store now."""

@@ -6,7 +6,8 @@ remote SPARQL store can implement it later without touching routes/ or render/.
 (``--store PATH``). On disk, a store that already holds the current data (same
 fingerprint) is reopened as it is, without reloading.
 
-A disk store is filled only in a folder of its own (diskstore.replace) and is opened
+A disk store is filled only in a folder of its own (diskstore.replace), which also gets
+the dumps and statistics that describe the data (descriptions.py), and is opened
 read-only everywhere it is read: by the server and by every query worker. A read-write
 open would let RocksDB compact what the bulk loader wrote and delete the files it replaced,
 while the workers' read-only views of the folder still list them: at 10^7 triples, a
@@ -92,8 +93,8 @@ class OxigraphStore:
     @classmethod
     def open(cls, settings: Settings, read_only: bool = False,
              progress: Progress | None = None) -> OxigraphStore:
-        """Load data/ and ontology/ into memory, or open (and if stale, first refill) a disk
-        store, read-only (see the module's docstring).
+        """Load data/ and ontology/ into memory, or open (and if stale or without its
+        descriptions, first refill) a disk store, read-only (see the module's docstring).
 
         ``read_only``: never refill: open a disk store that ``publisher load`` (or the
         process that started this one) has filled; a stale store is an error then.
