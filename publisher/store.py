@@ -108,7 +108,7 @@ class OxigraphStore:
             store = ox.Store()
             load_files(store, files, settings.base, progress)
             return cls(store, version, modified, None)
-        from publisher import descriptions  # noqa: PLC0415  (the dumps' pyld: not in workers)
+        from publisher import descriptions  # noqa: PLC0415  (not in query workers)
 
         timings: dict[str, float] = {}
         try:

@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from typing import Any, cast
 
 import pyoxigraph as ox
-from pyld import jsonld
 
 from publisher.namespaces import prefixes
 from publisher.negotiation import Format
@@ -25,6 +24,8 @@ def context(base: str) -> dict[str, Any]:
 
 
 def _refuse_remote(url: str, options: Any = None) -> Any:
+    from pyld import jsonld  # noqa: PLC0415  (see _jsonld)
+
     raise jsonld.JsonLdError("Remote documents are not loaded", "loading document failed",
                              {"url": url}, code="loading document failed")
 
@@ -64,6 +65,10 @@ def _sort_prefix_lines(body: bytes) -> bytes:
 
 
 def _jsonld(triples: list[ox.Triple], base: str) -> bytes:
+    # pyld is imported on first use: it takes 0.1 s (it imports requests), which
+    # `publisher load` would pay for nothing
+    from pyld import jsonld  # noqa: PLC0415
+
     nquads = cast(bytes, ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)).decode()
     expanded = jsonld.from_rdf(nquads, {"format": "application/n-quads"})
     ctx = context(base)
