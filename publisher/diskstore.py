@@ -47,6 +47,7 @@ def replace(path: Path, fill: Callable[[ox.Store], None],
             describe: Callable[[ox.Store, Path], None], version: str, stamp: Path,
             stamp_text: str) -> None:
     temp = path.with_name(f"{path.name}.loading-{os.getpid()}")
+    path.parent.mkdir(parents=True, exist_ok=True)  # RocksDB makes only the last folder
     shutil.rmtree(temp, ignore_errors=True)
     try:
         loading = ox.Store(str(temp))

@@ -203,6 +203,14 @@ def test_with_a_progress_bar_a_syntax_error_names_the_file_and_line(tmp_path: Pa
     assert f"{data / 'bad.nt'}:2:" in str(raised.value)
 
 
+def test_load_makes_the_folders_of_a_new_store(tmp_path: Path) -> None:
+    data, ontology, _ = _folders(tmp_path)
+    _write(data / "part.nt", _triples(50))
+    store = tmp_path / "var" / "lib" / "publisher" / "db"  # none of these exists yet
+    assert _load(data, ontology, store) == 0
+    assert _count(store)[0] == len(set(_triples(50)))
+
+
 def test_load_needs_a_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data, ontology, _ = _folders(tmp_path)
     assert cli.main(["load", "--data-dir", str(data), "--ontology-dir", str(ontology)]) == 2
