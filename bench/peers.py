@@ -40,11 +40,17 @@ def pinned(command: list[str], cpus: str = SERVER_CPU) -> list[str]:
 
 def run(command: list[str], timeout: float = 3600, **kwargs: object) -> float:
     """Run a command to the end; its wall time in seconds (raises on failure)."""
+    return run_output(command, timeout, **kwargs)[0]
+
+
+def run_output(command: list[str], timeout: float = 3600,
+               **kwargs: object) -> tuple[float, str]:
+    """``run``, and what the command printed on stdout."""
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, **kwargs)  # type: ignore[call-overload]
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command[:3])}: {(done.stderr or done.stdout)[-300:]}")
-    return time.perf_counter() - started
+    return time.perf_counter() - started, done.stdout
 
 
 def install() -> dict[str, str]:
@@ -138,14 +144,12 @@ def ours_load(data: Path, work: Path) -> tuple[float, float]:
     statistics into it (which Oxigraph does not do), as its last line reports them."""
     shutil.rmtree(work / "ours.db", ignore_errors=True)
     (work / "ours.db.version").unlink(missing_ok=True)
-    command = [sys.executable, "-m", "publisher", "load", *ours_args(data, work)]
-    started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, timeout=3600, cwd=ROOT,
-                          env={**os.environ, **ours_env(work)}, check=False)
-    seconds = time.perf_counter() - started
-    described = re.search(r"; ([0-9.]+) s of it wrote the dumps", done.stdout)
-    if done.returncode != 0 or described is None:
-        raise RuntimeError(f"publisher load: {(done.stderr or done.stdout)[-300:]}")
+    seconds, out = run_output([sys.executable, "-m", "publisher", "load",
+                               *ours_args(data, work)], env={**os.environ, **ours_env(work)},
+                              cwd=ROOT)
+    described = re.search(r"; ([0-9.]+) s of it wrote the dumps", out)
+    if described is None:
+        raise RuntimeError(f"publisher load did not report its descriptions: {out[-300:]}")
     return seconds - float(described[1]), float(described[1])
 
 
