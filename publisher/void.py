@@ -5,18 +5,28 @@ run the same counts through the SPARQL endpoint and compare): triples, entities 
 subjects in our URI space), classes, properties, distinct subjects and objects, and one
 void:Linkset per (target dataset, link predicate) for the links to Wikidata and GeoNames.
 
-Each query scans the whole store: together, two minutes at 10^7 triples. ``statistics``
-runs them all once and keeps the answers as ``Statistics``, with what the catalogue
-declares (the vocabularies used, the first year covered) and the triples per graph the
-service description gives; a disk store gets its Statistics when it is loaded
-(descriptions.py), so no server computes them.
+Each query scans the whole store. ``statistics`` runs them all once and keeps the answers
+as ``Statistics``, with what the catalogue declares (the vocabularies used, the first year
+covered) and the triples per graph the service description gives; a disk store gets its
+Statistics when it is loaded (descriptions.py), so no server computes them.
+
+A local store's engine gives the same numbers in fewer passes (``_by_engine``): the distinct
+subjects and the distinct objects are each written once by the engine as TSV and counted
+in pieces, without a Python object a row, and the links are read from the objects found
+in the targets' spaces; a store of one graph has its triples counted without a DISTINCT.
+The counting queries, which test each triple's IRI as a string, take almost three times as
+long: 8.0 s against 2.9 s at 10^6 triples, on one core. A remote store is asked the queries,
+which it aggregates itself.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -50,6 +60,8 @@ TARGETS = (
 LINKS = ("SELECT ?p (COUNT(*) AS ?n) WHERE {{ SELECT DISTINCT ?s ?p ?o WHERE {{ ?s ?p ?o "
          "FILTER(isIRI(?o) && STRSTARTS(STR(?o), \"{target}\")) }} }} GROUP BY ?p ORDER BY ?p")
 GRAPH_SIZES = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
+#: the triples of the default graph alone (without the union of the named graphs)
+DEFAULT_GRAPH_SIZE = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 #: The year of the earliest twin-town agreement (the catalogue's dct:temporal). The class
 #: by its IRI, which the engine finds in an index (matched by the end of its name, every
 #: typed resource was read); still 1.6 s at 10^7 triples, for the join with the years.
@@ -86,13 +98,114 @@ class Statistics:
 
 
 def statistics(settings: Settings, store: Store) -> Statistics:
-    """Run every counting query over the store."""
-    return Statistics(
-        {name: count(store, name, settings) for name in COUNTS},
-        {name: linksets(store, space) for name, space, _ in TARGETS},
-        vocabularies(store, settings),
-        {row["g"].value: int(row["n"].value) for row in store.query(GRAPH_SIZES)},
-        first_year(settings, store))
+    """Every number the descriptions give, counted over the whole store."""
+    graphs = {row["g"].value: int(row["n"].value) for row in store.query(GRAPH_SIZES)}
+    properties = _distinct(store, "SELECT DISTINCT ?term WHERE { ?s ?term ?o }")
+    classes = _distinct(store, "SELECT DISTINCT ?term WHERE { ?s a ?term }")
+    counts = {"properties": len(properties), "classes": len(classes)}
+    engine: ox.Store | None = getattr(store, "engine", None)
+    if engine is None:
+        counts.update({name: count(store, name, settings) for name in COUNTS
+                       if name not in counts})
+        links = {name: linksets(store, space) for name, space, _ in TARGETS}
+    else:
+        scanned, links = _by_engine(settings, engine, graphs)
+        counts.update(scanned)
+    return Statistics({name: counts[name] for name in COUNTS}, links,
+                      vocabularies(properties, classes, settings), graphs,
+                      first_year(settings, store))
+
+
+def _distinct(store: Store, query: str) -> list[ox.NamedNode | ox.BlankNode | ox.Literal]:
+    return [row["term"] for row in store.query(query)]
+
+
+def _by_engine(settings: Settings, engine: ox.Store, graphs: dict[str, int]) \
+        -> tuple[dict[str, int], dict[str, list[tuple[str, int]]]]:
+    """The triples, entities, distinct subjects and objects and the link sets, as COUNTS and
+    LINKS give them, read from the engine (see the module's docstring)."""
+    sizes = [n for n in (_number(engine, DEFAULT_GRAPH_SIZE, False), *graphs.values()) if n]
+    # a graph holds each triple once: with one graph there is nothing to merge
+    triples = sum(sizes) if len(sizes) <= 1 else _number(engine, COUNTS["triples"], True)
+    subjects = _Rows(uri_space(settings))
+    _solutions(engine, "SELECT DISTINCT ?s WHERE { ?s ?p ?o }").serialize(
+        subjects, ox.QueryResultsFormat.TSV)  # type: ignore[arg-type]
+    objects = _Rows(*(space for _, space, _ in TARGETS), keep=True)
+    _solutions(engine, "SELECT DISTINCT ?o WHERE { ?s ?p ?o }").serialize(
+        objects, ox.QueryResultsFormat.TSV)  # type: ignore[arg-type]
+    entities = subjects.finish()[uri_space(settings)]
+    objects.finish()
+    counts = {"triples": triples, "entities": entities, "distinctSubjects": subjects.rows,
+              "distinctObjects": objects.rows}
+    return counts, {name: _links(engine, objects.kept[space]) for name, space, _ in TARGETS}
+
+
+def _solutions(engine: ox.Store, query: str, union: bool = True) -> ox.QuerySolutions:
+    found = engine.query(query, use_default_graph_as_union=union)
+    assert isinstance(found, ox.QuerySolutions)  # a SELECT's answer
+    return found
+
+
+def _number(engine: ox.Store, query: str, union: bool) -> int:
+    """The ?n of a counting query's one row."""
+    return int(next(iter(_solutions(engine, query, union)))["n"].value)
+
+
+class _Rows:
+    """A file-like sink for a one-column TSV answer of the engine's: counts its rows and
+    those that are IRIs in each of ``spaces``, and with ``keep`` keeps those IRIs. The
+    engine writes up to 8 kB at a time; each piece is counted by bytes.count (and searched
+    by a regular expression), not row by row in Python, and a row cut between two pieces
+    is counted once it ends."""
+
+    def __init__(self, *spaces: str, keep: bool = False) -> None:
+        self.rows = -1  # the header line
+        self.tail = b""  # a row not yet ended
+        self.starts = {space: b"<" + space.encode() for space in spaces}
+        self.matches = dict.fromkeys(spaces, 0)
+        self.kept: dict[str, list[str]] = {space: [] for space in spaces}
+        starts = b"|".join(re.escape(start) for start in self.starts.values())
+        #: a whole row that is an IRI in one of the spaces
+        self.pattern = re.compile(b"^(%s)[^>\n]*>$" % starts, re.MULTILINE) if keep else None
+
+    def write(self, data: bytes) -> int:
+        block = self.tail + data
+        end = block.rfind(b"\n") + 1
+        self._rows(block[:end])
+        self.tail = block[end:]
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def finish(self) -> dict[str, int]:
+        """The rows in each space (``rows``: all of them) once the engine is done."""
+        if self.tail:
+            self._rows(self.tail + b"\n")
+            self.tail = b""
+        return self.matches
+
+    def _rows(self, lines: bytes) -> None:
+        """Whole lines, each ended by a newline."""
+        self.rows += lines.count(b"\n")
+        for space, start in self.starts.items():
+            self.matches[space] += lines.count(b"\n" + start) + lines.startswith(start)
+        if self.pattern is not None:
+            for found in self.pattern.finditer(lines):
+                iri = found.group(0)[1:-1].decode()
+                for space in self.kept:  # each space it is in, as LINKS has it
+                    if iri.startswith(space):
+                        self.kept[space].append(iri)
+
+
+def _links(engine: ox.Store, objects: list[str]) -> list[tuple[str, int]]:
+    """LINKS for the objects of one target: (link predicate, distinct triples), by IRI."""
+    per: Counter[str] = Counter()
+    for iri in objects:
+        pairs = {(quad.subject, quad.predicate.value)
+                 for quad in engine.quads_for_pattern(None, None, ox.NamedNode(iri), None)}
+        per.update(predicate for _, predicate in pairs)
+    return sorted(per.items())
 
 
 def first_year(settings: Settings, store: Store) -> str | None:
@@ -115,14 +228,14 @@ def linksets(store: Store, target: str) -> list[tuple[str, int]]:
             for row in store.query(LINKS.format(target=target))]
 
 
-def vocabularies(store: Store, settings: Settings) -> list[str]:
+def vocabularies(properties: list[Any], classes: list[Any], settings: Settings) -> list[str]:
     """The vocabularies the data uses: namespaces of its predicates and classes
     (rdf: and xsd: are the language itself, not a vocabulary)."""
-    rows = store.query("SELECT DISTINCT ?term WHERE { { ?s ?term ?o } UNION "
-                       "{ ?s a ?term FILTER(isIRI(?term)) } }")
     found: set[str] = set()
-    for row in rows:
-        value = row["term"].value
+    for term in [*properties, *classes]:
+        if not isinstance(term, ox.NamedNode):
+            continue
+        value = term.value
         cut = max(value.rfind("#"), value.rfind("/"))
         namespace = value[:cut + 1]
         if namespace in (RDF, XSD) or not namespace.startswith(("http://", "https://")):
