@@ -33,6 +33,8 @@ import io
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -145,6 +147,10 @@ def canonical(triples: Iterable[ox.Triple]) -> list[ox.Triple]:
 #: took 0.3 s for 2,000 triples, 1.7 s for 5,000, 29 s for 20,000 and over ten minutes for
 #: 10^5; the engine writes all five dumps of 10^6 triples in about 11 s.
 ENGINE_ABOVE = 5000
+#: Above this many quads the engine's writer turns the N-Triples into the other syntaxes in
+#: processes of their own, as many at once as there are cores (_write_by_engine), each
+#: started afresh (0.1 s).
+ELSEWHERE_ABOVE = 100_000
 
 
 def serialize_dump(triples: Sequence[ox.Triple], dump: DumpFormat, base: str) -> bytes:
@@ -244,8 +250,9 @@ def _write(store: Store, settings: Settings, folder: Path,
     """Write the five dumps and their manifest into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     engine: ox.Store | None = getattr(store, "engine", None)
-    if engine is not None and len(engine) > ENGINE_ABOVE:
-        written = _write_by_engine(engine, settings.base, folder, progress)
+    quads = len(engine) if engine is not None else 0
+    if engine is not None and quads > ENGINE_ABOVE:
+        written = _write_by_engine(engine, quads, settings.base, folder, progress)
     else:
         written = _write_by_python(store, settings.base, folder, progress)
     found = [DumpFile(dump, folder / dump.filename, size, digest)
@@ -269,41 +276,78 @@ def _write_by_python(store: Store, base: str, folder: Path,
     return written
 
 
-def _write_by_engine(engine: ox.Store, base: str, folder: Path,
+def _write_by_engine(engine: ox.Store, quads: int, base: str, folder: Path,
                      progress: Callable[[str], None] | None) -> list[tuple[int, str]]:
     """One pass over the store into N-Triples, then each other syntax from that file; the
-    gzip runs in a thread beside them (zlib releases the GIL)."""
+    gzip runs in a thread beside them (zlib releases the GIL). Above ``ELSEWHERE_ABOVE``
+    quads the other syntaxes are written by processes of their own, side by side: each
+    triple passes through Python on its way from the parser to the serializer, under the
+    GIL, so threads would take turns (at 10^6 triples the three took 4.7 s one after the
+    other; bench/RESULTS.md)."""
     paths = {dump.key: folder / dump.filename for dump in DUMP_FORMATS}
     if progress is not None:
         progress(paths["ntriples"].name)
     with open(paths["ntriples"], "wb") as out:
-        for query in union_queries(engine):
+        for graph, query in union_queries(engine):
+            if query is None:  # no triple of it is in an earlier graph
+                engine.dump(out, ox.RdfFormat.N_TRIPLES, from_graph=graph)
+                continue
             triples = engine.query(query, use_default_graph_as_union=False)
             assert isinstance(triples, ox.QueryTriples)  # a CONSTRUCT's answer
             triples.serialize(out, ox.RdfFormat.N_TRIPLES)
-    with ThreadPoolExecutor(1) as pool:
+    others = [d for d in DUMP_FORMATS if d.key not in ("ntriples", "ntriples-gzip")]
+    cores = min(len(others), os.cpu_count() or 1)
+    elsewhere = quads > ELSEWHERE_ABOVE and cores > 1
+    with ThreadPoolExecutor(1) as pool, ThreadPoolExecutor(cores) as waiting:
         gzipped = pool.submit(_gzip_file, paths["ntriples"], paths["ntriples-gzip"])
-        for dump in DUMP_FORMATS:
-            if dump.key in ("ntriples", "ntriples-gzip"):
-                continue
+        converted = []
+        for dump in others:
             if progress is not None:
                 progress(dump.filename)
-            _convert(paths["ntriples"], paths[dump.key], dump.rdf_format, base)
+            job = (paths["ntriples"], paths[dump.key], dump.rdf_format, base)
+            if elsewhere:  # a thread waits for each process
+                converted.append(waiting.submit(_convert_elsewhere, *job))
+            else:
+                _convert(*job)
+        for each in converted:
+            each.result()
         gzipped.result()
     return [(paths[d.key].stat().st_size, sha256_file(paths[d.key])) for d in DUMP_FORMATS]
 
 
-def union_queries(engine: ox.Store) -> list[str]:
-    """CONSTRUCT queries that together give every triple of the store once: the default
-    graph's, then each named graph's (in IRI order) that no earlier graph holds. No query
+def _convert_elsewhere(source: Path, target: Path, fmt: Format, base: str) -> None:
+    """``_convert`` in a process of its own: ``python -m publisher.dumps`` (not
+    multiprocessing, which would import the caller's main module again in it)."""
+    done = subprocess.run([sys.executable, "-m", "publisher.dumps", str(source), str(target),
+                           fmt.name, base], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        said = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
+        raise RuntimeError(f"writing {target.name} from {source} failed: {said[-1]}")
+
+
+def union_queries(engine: ox.Store) -> list[tuple[ox.NamedNode | ox.DefaultGraph, str | None]]:
+    """What together gives every triple of the store once, graph by graph: the default
+    graph's, then each named graph's (in IRI order) that no earlier graph holds, as a
+    CONSTRUCT query; None for a graph whose triples are all written (the earlier graphs
+    are empty: the store's own dump of it is faster). Empty graphs are left out. No query
     keeps a set of what it has seen, so memory stays flat however large the store."""
-    graphs = sorted(g.value for g in engine.named_graphs() if isinstance(g, ox.NamedNode))
-    queries = ["CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"]
-    for index, graph in enumerate(graphs):
-        earlier = "".join(f" UNION {{ GRAPH <{g}> {{ ?s ?p ?o }} }}" for g in graphs[:index])
-        queries.append(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} "
-                       f"FILTER NOT EXISTS {{ {{ ?s ?p ?o }}{earlier} }} }}")
-    return queries
+    named = sorted((g for g in engine.named_graphs() if isinstance(g, ox.NamedNode)),
+                   key=lambda g: g.value)
+    graphs: list[ox.NamedNode | ox.DefaultGraph] = [ox.DefaultGraph(), *named]
+    parts: list[tuple[ox.NamedNode | ox.DefaultGraph, str | None]] = []
+    for graph in graphs:
+        if not next(engine.quads_for_pattern(None, None, None, graph), None):
+            continue  # empty
+        if not parts or isinstance(graph, ox.DefaultGraph):  # (which comes first)
+            parts.append((graph, None))
+            continue
+        earlier = " UNION ".join("{ ?s ?p ?o }" if isinstance(g, ox.DefaultGraph)
+                                 else f"{{ GRAPH <{g.value}> {{ ?s ?p ?o }} }}"
+                                 for g, _ in parts)
+        query = (f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph.value}> {{ ?s ?p ?o }} "
+                 f"FILTER NOT EXISTS {{ {earlier} }} }}")
+        parts.append((graph, query))
+    return parts
 
 
 def _convert(source: Path, target: Path, fmt: Format, base: str) -> None:
@@ -376,3 +420,7 @@ def sha256_file(path: Path) -> str:
 
 __all__ = ["DUMP_FORMATS", "DumpFile", "DumpFormat", "DumpSet", "Dumps", "prepared_folder",
            "write_dumps"]
+
+
+if __name__ == "__main__":  # python -m publisher.dumps SOURCE TARGET FORMAT BASE
+    _convert(Path(sys.argv[1]), Path(sys.argv[2]), BY_NAME[sys.argv[3]], sys.argv[4])

@@ -73,15 +73,29 @@ def test_jsonld_dump_carries_its_context(store_settings) -> None:  # type: ignor
     assert isinstance(json.loads(found.path.read_bytes())["@context"], dict)
 
 
-@pytest.fixture
-def by_engine(store_settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+@pytest.fixture(params=["here", "elsewhere"])
+def by_engine(store_settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request):  # type: ignore[no-untyped-def]
     """The municipality's graph written as a large one is: by the engine (ENGINE_ABOVE
-    lowered below its size), twice, into two fresh folders."""
+    lowered below its size), twice, into two fresh folders; the other syntaxes written in
+    this process, or in processes of their own (ELSEWHERE_ABOVE lowered too)."""
     store, settings = store_settings
     monkeypatch.setattr(dumps, "ENGINE_ABOVE", 10)
+    elsewhere: list[str] = []
+    convert_elsewhere = dumps._convert_elsewhere
+
+    def counted(*args):  # type: ignore[no-untyped-def]
+        elsewhere.append(args[1].name)
+        convert_elsewhere(*args)
+
+    if request.param == "elsewhere":
+        monkeypatch.setattr(dumps, "ELSEWHERE_ABOVE", 10)
+        monkeypatch.setattr(dumps, "_convert_elsewhere", counted)
+        monkeypatch.setattr(dumps, "_convert", None)  # not in this process
     monkeypatch.setattr(dumps, "_write_by_python", None)  # it must not be called
-    return store, settings, [write_dumps(store, settings.replace(cache_dir=str(tmp_path / n)))
-                             for n in ("a", "b")]
+    written = [write_dumps(store, settings.replace(cache_dir=str(tmp_path / n)))
+               for n in ("a", "b")]
+    assert len(elsewhere) == (6 if request.param == "elsewhere" else 0)
+    return store, settings, written
 
 
 @pytest.mark.parametrize("dump", DUMP_FORMATS, ids=lambda d: d.key)
@@ -106,6 +120,12 @@ def test_the_engines_dumps_hold_exactly_the_store(by_engine, dump) -> None:  # t
         assert len(header) > 5 and header == sorted(header)
     if dump.key == "jsonld":  # expanded: no context
         assert isinstance(json.loads(body), list) and b"@context" not in body
+
+
+def test_a_conversion_that_fails_elsewhere_says_which(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match=r"writing out\.ttl from .*missing\.nt failed: "):
+        dumps._convert_elsewhere(tmp_path / "missing.nt", tmp_path / "out.ttl",
+                                 dumps.BY_NAME["turtle"], "http://example.org/")
 
 
 def test_the_engine_writes_each_triple_of_the_union_once(tmp_path: Path,
@@ -187,3 +207,21 @@ def test_a_dump_depends_on_the_data_alone(store_settings, tmp_path: Path) -> Non
     first = write_dumps(store, settings.replace(cache_dir=str(tmp_path / "a")))
     second = write_dumps(other, settings.replace(cache_dir=str(tmp_path / "b")))
     assert [f.sha256 for f in first.files] == [f.sha256 for f in second.files]
+
+
+def test_the_union_leaves_out_empty_graphs_and_dumps_the_first_whole() -> None:
+    """The first graph with triples is written as the store dumps it (nothing earlier to
+    leave out); each later one leaves out what the earlier non-empty graphs hold."""
+    engine = ox.Store()
+    a, b, c = (ox.NamedNode(f"http://example.org/{x}") for x in "abc")
+    g1, g2, g3 = (ox.NamedNode(f"http://example.org/g{i}") for i in (1, 2, 3))
+    engine.add(ox.Quad(a, b, c, g1))
+    engine.add(ox.Quad(a, b, c, g3))
+    engine.add(ox.Quad(a, b, ox.Literal("x"), g2))
+    engine.remove(ox.Quad(a, b, ox.Literal("x"), g2))  # g2: named, now empty
+    parts = dumps.union_queries(engine)
+    assert [(graph, query is None) for graph, query in parts] == [(g1, True), (g3, False)]
+    assert parts[1][1] is not None and "GRAPH <http://example.org/g1>" in parts[1][1] \
+        and "g2" not in parts[1][1] and "{ ?s ?p ?o } UNION" not in parts[1][1]
+    engine.add(ox.Quad(a, b, ox.Literal("y")))  # the default graph comes first
+    assert [query is None for _, query in dumps.union_queries(engine)] == [True, False, False]
