@@ -31,8 +31,8 @@ log = logging.getLogger(__name__)
 def write(store: Store, settings: Settings, store_folder: Path) -> None:
     """Write the dumps and the statistics of ``store`` into ``<store_folder>/descriptions``.
     The statistics are counted in a thread beside the dumps: the engine evaluates without
-    the GIL, and the two take 12 s together at 10^6 triples, against 19 s one after the
-    other."""
+    the GIL, and the two take 8.0 s together at 10^6 triples, about what the dumps take
+    alone (7.7 s; the statistics alone 3.4 s)."""
     folder = store_folder / PREPARED
     folder.mkdir()
     with ThreadPoolExecutor(1) as pool:

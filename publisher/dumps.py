@@ -10,9 +10,10 @@ each triple once). Two writers, chosen by the store's size:
   the same in every process and after a restart;
 - above it, the engine streams them: one pass over the store writes the N-Triples (graph by
   graph, each triple once), which the engine then turns into the other syntaxes, expanded
-  JSON-LD included. Nothing holds the graph in Python, so 10^7 triples take minutes where
-  the first writer would take hours and tens of GB. The order is the store's index order
-  and blank nodes keep the store's labels: the bytes are the same for the same load.
+  JSON-LD included, in processes of their own when the store is large. Nothing holds the
+  graph in Python, so 10^7 triples take a minute and a half where the first writer would
+  take hours and tens of GB. The order is the store's index order and blank nodes keep the
+  store's labels: the bytes are the same for the same load.
 
 N-Triples is also written gzipped with a fixed header (no file name, mtime 0).
 
@@ -145,7 +146,7 @@ def canonical(triples: Iterable[ox.Triple]) -> list[ox.Triple]:
 #: Above this many quads the engine writes the dumps (see the module's docstring). The
 #: Python writer grows faster than the graph: pyld's compaction of the JSON-LD dump alone
 #: took 0.3 s for 2,000 triples, 1.7 s for 5,000, 29 s for 20,000 and over ten minutes for
-#: 10^5; the engine writes all five dumps of 10^6 triples in about 11 s.
+#: 10^5; the engine writes all five dumps of 10^6 triples in about 8 s.
 ENGINE_ABOVE = 5000
 #: Above this many quads the engine's writer turns the N-Triples into the other syntaxes in
 #: processes of their own, as many at once as there are cores (_write_by_engine), each
