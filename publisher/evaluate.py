@@ -36,10 +36,15 @@ from publisher.sparql_tokens import result_columns, top_level_limit
 from publisher.store import OxigraphStore
 
 BUFFER_ROWS = 10_000        # rows held before the response head is sent (see bounded)
-#: bytes per message from a worker; a smaller answer is one message. Below the socket pair's
+#: bytes per message from a worker, once its answer has begun. Below the socket pair's
 #: buffer (208 kB by default), so the worker never waits for the server to drain a message:
 #: the 10,000-row SELECT (2 MB) took 1.4-3.3 ms less than with 256 kB (bench/RESULTS.md)
 CHUNK_BYTES = 64 * 1024
+#: an answer up to this many bytes is sent whole, in one message (still below that buffer);
+#: a longer one begins with a message of this size. Sent in 64 kB pieces, an answer of
+#: 107 kB took 0.3-0.5 ms longer in-process, about 0.1 ms over HTTP (the server woken
+#: twice more between the worker's rows; bench/RESULTS.md)
+WHOLE_BYTES = 192 * 1024
 STREAM_ROWS = 10_000        # a LIMIT above this: the answer is sent from its first rows (run_job)
 NATIVE_WRITE_BYTES = 8192   # pyoxigraph writes in pieces of this size; a smaller write ends it
 RDF_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES,
@@ -85,12 +90,12 @@ class _Sink:
         self.conn, self.buffer, self.limit, self.written = conn, bytearray(), limit, 0
         self.whole = whole  # may send ("all", ...) (the pool's workers; see finish)
         #: ("head", truncated), sent just before the first chunk, or with the whole answer
-        #: as one ("all", truncated, body) message when it fits in a chunk (one wake-up of
-        #: the server instead of three for a small answer)
+        #: as one ("all", truncated, body) message when it fits in the first (one wake-up
+        #: of the server instead of three or more)
         self.head: tuple[str, bool] | None = None
-        #: CHUNK_BYTES: an answer smaller than that goes in one message; run_job lowers it
-        #: for a long answer, so that its first rows are sent at once
-        self.first_chunk = CHUNK_BYTES
+        #: WHOLE_BYTES: an answer up to that goes in one message; run_job lowers it for a
+        #: long answer, so that its first rows are sent at once
+        self.first_chunk = WHOLE_BYTES
 
     def write(self, data: bytes) -> int:
         self.written += len(data)

@@ -216,6 +216,25 @@ def test_a_small_answer_is_one_message(store: OxigraphStore, query: str, fmt: st
     assert len(messages[0][2]) < CHUNK_BYTES
 
 
+@pytest.mark.parametrize(("limit", "fmt"), [(800, "json"), (2000, "csv"), (2000, "json")])
+def test_an_answer_up_to_whole_bytes_is_one_message_and_a_longer_one_begins_with_that_much(
+        store: OxigraphStore, monkeypatch: pytest.MonkeyPatch, limit: int, fmt: str) -> None:
+    """Not a stream (a LIMIT up to STREAM_ROWS): an answer of more than CHUNK_BYTES but no
+    more than WHOLE_BYTES wakes the server once; a longer one comes as WHOLE_BYTES, then
+    CHUNK_BYTES pieces."""
+    monkeypatch.setattr(evaluate, "STREAM_ROWS", 10_000)
+    messages = _run(store, f"{SELECT} LIMIT {limit}", fmt)
+    body = _body(messages)
+    assert len(body) > CHUNK_BYTES
+    if len(body) <= evaluate.WHOLE_BYTES:
+        assert [m[:2] for m in messages] == [("all", False)]
+        return
+    assert messages[0] == ("head", False) and messages[-1] == ("end", None)
+    sizes = [len(m[1]) for m in messages[1:-1]]
+    assert evaluate.WHOLE_BYTES <= sizes[0] < evaluate.WHOLE_BYTES + NATIVE_WRITE_BYTES
+    assert all(CHUNK_BYTES <= size < CHUNK_BYTES + NATIVE_WRITE_BYTES for size in sizes[1:-1])
+
+
 def test_a_long_answer_is_sent_from_its_first_row(store: OxigraphStore) -> None:
     """results.py's rows: the head and first row at once, then CHUNK_BYTES pieces."""
     messages = _run(store, f"{SELECT} LIMIT 1000", "csv")
