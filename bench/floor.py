@@ -11,6 +11,11 @@ comparison (bench/serve_asgi.py). Neither FastAPI nor the store is involved, so 
 difference between this and the publisher's small SELECT is what routing, checking and
 evaluating the query cost (bench/RESULTS.md). Needs run.py's ceiling bodies for that scale
 (``bench/.work/N/ceiling/small.srj``), which any run.py run at that scale writes.
+
+Last, the same protocol with an app that answers the small SELECT at once by the engine
+alone (``EngineOnly``: pyoxigraph on run.py's store for that scale, ``bench/.work/N/ours.db``,
+and a minimal head): what the protocol and the engine cost together, without the
+publisher's checks, headers, metrics or log.
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import peers
+import pyoxigraph as ox
 import workload as w
+from peers import BASE
 from run import JSON_RESULTS, SMALL, WORK, Bench, query
 
 BODY = Path(os.environ["BENCH_FLOOR_BODY"]).read_bytes() if "BENCH_FLOOR_BODY" in os.environ \
@@ -39,6 +46,42 @@ async def app(scope: dict, receive, send) -> None:  # type: ignore[no-untyped-de
     await send({"type": "http.response.start", "status": 200, "headers": [
         (b"content-type", JSON_RESULTS.encode()), (b"content-length", str(len(BODY)).encode())]})
     await send({"type": "http.response.body", "body": BODY})
+
+
+class EngineOnly:
+    """Answers every request at once (http_server.AnswersNow), a POST once its body is in,
+    with the small SELECT evaluated by pyoxigraph on the store BENCH_FLOOR_STORE names, as
+    the publisher's server evaluates a look-up, under a status line, the server's own
+    headers and two of ours."""
+
+    def __init__(self) -> None:
+        self.store: ox.Store | None = None
+        self.query = os.environ.get("BENCH_FLOOR_QUERY", "")
+
+    def wants_body(self, scope: dict) -> bool:  # type: ignore[type-arg]
+        return scope["method"] == "POST"
+
+    def answer_now(self, scope: dict, default_headers: list[tuple[bytes, bytes]],  # type: ignore[type-arg]
+                   body: bytes) -> bytes:
+        if self.store is None:
+            self.store = ox.Store.read_only(os.environ["BENCH_FLOOR_STORE"])
+        answer = self.store.query(self.query, use_default_graph_as_union=True,
+                                  base_iri=BASE + "sparql").serialize(
+            format=ox.QueryResultsFormat.JSON)
+        head = b"".join(name + b": " + value + b"\r\n" for name, value in default_headers)
+        return b"".join([b"HTTP/1.1 200 OK\r\n", head, b"content-type: ", JSON_RESULTS.encode(),
+                         b"\r\ncontent-length: ", str(len(answer)).encode(), b"\r\n\r\n",
+                         answer])
+
+    async def __call__(self, scope: dict, receive, send) -> None:  # type: ignore[no-untyped-def,type-arg]
+        """What is not answered at once (a request on a connection that closes): 404."""
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 404, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+
+engine_app = EngineOnly()
 
 
 def main() -> None:
@@ -67,6 +110,19 @@ def main() -> None:
                       bench.wrk(port, f"floor-get-{http}", [get], 32))
         finally:
             running.stop()
+    port = peers.free_port()
+    env = {**env, "BENCH_FLOOR_STORE": str(WORK / str(args.triples) / "ours.db"),
+           "BENCH_FLOOR_QUERY": query(SMALL, bench.cities)}
+    command = peers.pinned([sys.executable, str(peers.ROOT / "bench" / "serve_asgi.py"),
+                            "floor:engine_app", "--port", str(port), "--http", "publisher",
+                            "--no-proxy-headers"])
+    running = peers.launch("floor", command, port, "/", bench.work / "floor.log", env,
+                           peers.ROOT / "bench")
+    try:
+        bench.put("small SELECT c32 (POST)", "protocol + engine alone",
+                  bench.wrk(port, "floor-post-engine", [post], 32))
+    finally:
+        running.stop()
 
 
 if __name__ == "__main__":

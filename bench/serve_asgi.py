@@ -30,11 +30,15 @@ def main() -> None:
     parser.add_argument("--factory", action="store_true", help="the attribute builds the app")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--http", choices=["publisher", "httptools", "h11"], default="publisher")
+    parser.add_argument("--no-proxy-headers", action="store_true",
+                        help="without uvicorn's proxy-headers middleware, as publisher serve "
+                        "runs: an app that answers at once is then asked (http_server.py)")
     args = parser.parse_args()
     http: object = BoundedHttpTools if args.http == "publisher" else args.http
     uvicorn.run(args.app, factory=args.factory, host="127.0.0.1", port=args.port,
                 log_level="warning", access_log=False, http=http,  # type: ignore[arg-type]
-                h11_max_incomplete_event_size=HEAD_LIMIT)
+                h11_max_incomplete_event_size=HEAD_LIMIT,
+                proxy_headers=not args.no_proxy_headers)
 
 
 if __name__ == "__main__":
