@@ -21,7 +21,7 @@ from typing import Any
 
 from publisher import void
 from publisher.config import Settings
-from publisher.dumps import MANIFEST, PREPARED, prepared_folder, write_dumps
+from publisher.dumps import PREPARED, prepared_folder, read_manifest, write_dumps
 from publisher.store import Store
 
 STATISTICS = "statistics.json"
@@ -42,9 +42,11 @@ def write(store: Store, settings: Settings, store_folder: Path) -> None:
 
 
 def complete(store_folder: Path) -> bool:
-    """Whether a store folder holds its descriptions, in the form this publisher reads."""
+    """Whether a store folder holds its descriptions, in the form this publisher reads: the
+    statistics, and every dump of the manifest at the size it records (a file cut short
+    or gone would otherwise send a server to write the dumps itself, for minutes)."""
     folder = store_folder / PREPARED
-    return (folder / MANIFEST).is_file() and _read(folder / STATISTICS) is not None
+    return read_manifest(folder) is not None and _read(folder / STATISTICS) is not None
 
 
 def statistics_of(state: Any, settings: Settings, store: Store) -> void.Statistics:

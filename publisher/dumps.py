@@ -206,11 +206,11 @@ def write_dumps(store: Store, settings: Settings,
     if folder is not None:
         return DumpSet(store.version, modified, tuple(_write(store, settings, folder, progress)))
     loaded = prepared_folder(store)
-    found = _read_manifest(loaded) if loaded is not None else None
+    found = read_manifest(loaded) if loaded is not None else None
     if found is not None:
         return DumpSet(store.version, modified, tuple(found))
     folder = cache_root(settings) / f"dumps-{store.version}"
-    found = _read_manifest(folder)
+    found = read_manifest(folder)
     if found is None:
         found = _publish(folder, lambda own: _write(store, settings, own, progress))
     for dump_file in found:
@@ -232,7 +232,7 @@ def _publish(folder: Path, write: Callable[[Path], list[DumpFile]]) -> list[Dump
     own.parent.mkdir(parents=True, exist_ok=True)
     try:
         write(own)
-        if folder.exists() and _read_manifest(folder) is None:  # left incomplete by a crash
+        if folder.exists() and read_manifest(folder) is None:  # left incomplete by a crash
             shutil.rmtree(folder, ignore_errors=True)
         try:
             os.rename(own, folder)
@@ -240,7 +240,7 @@ def _publish(folder: Path, write: Callable[[Path], list[DumpFile]]) -> list[Dump
             pass
     finally:
         shutil.rmtree(own, ignore_errors=True)
-    found = _read_manifest(folder)
+    found = read_manifest(folder)
     if found is None:
         raise OSError(f"the dumps in {folder} could not be written")
     return found
@@ -382,7 +382,7 @@ def _gzip_file(source: Path, target: Path) -> None:
         shutil.copyfileobj(raw, packed, 1 << 20)
 
 
-def _read_manifest(folder: Path) -> list[DumpFile] | None:
+def read_manifest(folder: Path) -> list[DumpFile] | None:
     """The dumps already written in ``folder``, if all are there and intact in size."""
     try:
         table = json.loads((folder / MANIFEST).read_text())

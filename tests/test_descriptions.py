@@ -92,17 +92,24 @@ def test_a_server_only_reads_them(tmp_path: Path) -> None:
     assert not cache.exists()
 
 
-@pytest.mark.parametrize("left", ["none", "unreadable"])
+@pytest.mark.parametrize("left", ["none", "unreadable", "a dump cut short", "a dump gone"])
 def test_a_store_without_them_is_loaded_again(tmp_path: Path, left: str) -> None:
     """A folder an older publisher loaded has no descriptions, or statistics in a form this
-    one does not read: readers refuse it as they refuse a stale one (a server would
-    otherwise count for minutes), and the next load writes them."""
+    one does not read, or a dump that is not the size its manifest records: readers
+    refuse it as they refuse a stale one (a server would otherwise count or write for
+    minutes), and the next load writes them."""
     store, settings = _load(tmp_path, "https://data.uppsala.se/")
     del store
+    folder = tmp_path / "db" / PREPARED
     if left == "none":
-        shutil.rmtree(tmp_path / "db" / PREPARED)
+        shutil.rmtree(folder)
+    elif left == "unreadable":
+        (folder / descriptions.STATISTICS).write_text('{"counts": {}}')
+    elif left == "a dump cut short":
+        dump = folder / DUMP_FORMATS[0].filename
+        dump.write_bytes(dump.read_bytes()[:100])
     else:
-        (tmp_path / "db" / PREPARED / descriptions.STATISTICS).write_text('{"counts": {}}')
+        (folder / DUMP_FORMATS[-1].filename).unlink()
     with pytest.raises(DataError, match="does not hold the current data"):
         OxigraphStore.open(settings, read_only=True)
     assert descriptions.complete(OxigraphStore.open(settings).path)  # type: ignore[arg-type]
