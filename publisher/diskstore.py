@@ -45,7 +45,8 @@ def holds(path: Path, version: str) -> bool:
 
 def replace(path: Path, fill: Callable[[ox.Store], None],
             describe: Callable[[ox.Store, Path], None], version: str, stamp: Path,
-            stamp_text: str) -> None:
+            stamp_text: str, stage: Callable[[str], None] | None = None) -> None:
+    """See the module's docstring; ``stage`` is told "compacting" when the fill is done."""
     temp = path.with_name(f"{path.name}.loading-{os.getpid()}")
     path.parent.mkdir(parents=True, exist_ok=True)  # RocksDB makes only the last folder
     shutil.rmtree(temp, ignore_errors=True)
@@ -53,6 +54,8 @@ def replace(path: Path, fill: Callable[[ox.Store], None],
         loading = ox.Store(str(temp))
         fill(loading)
         loading.flush()
+        if stage is not None:
+            stage("compacting")
         loading.optimize()
         describe(loading, temp)
         del loading  # closes RocksDB before its folder moves

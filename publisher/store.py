@@ -17,7 +17,7 @@ worker then failed with "No such file or directory: .../000019.sst" (bench/RESUL
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -92,13 +92,16 @@ class OxigraphStore:
 
     @classmethod
     def open(cls, settings: Settings, read_only: bool = False,
-             progress: Progress | None = None) -> OxigraphStore:
+             progress: Progress | None = None,
+             stage: Callable[[str], None] | None = None) -> OxigraphStore:
         """Load data/ and ontology/ into memory, or open (and if stale or without its
         descriptions, first refill) a disk store, read-only (see the module's docstring).
 
         ``read_only``: never refill: open a disk store that ``publisher load`` (or the
         process that started this one) has filled; a stale store is an error then.
-        ``progress`` is told the source bytes read while (re)filling (bulkload.py)."""
+        ``progress`` is told the source bytes read while (re)filling (bulkload.py), and
+        ``stage`` what a refill does after that: "compacting", then "writing <file>" for
+        each dump (the statistics are counted beside them)."""
         files = source_files(settings)
         path = Path(settings.store) if settings.store else None
         stamp = path.with_name(path.name + ".version") if path is not None else None
@@ -122,13 +125,16 @@ class OxigraphStore:
 
                 def describe(fresh: ox.Store, folder: Path) -> None:
                     started = time.perf_counter()
-                    descriptions.write(cls(fresh, version, modified, None), settings, folder)
+                    descriptions.write(cls(fresh, version, modified, None), settings, folder,
+                                       None if stage is None else
+                                       lambda name: stage(f"writing {name}"))
                     timings["described"] = time.perf_counter() - started
 
                 # loaded beside the old folder and swapped in whole: a kill loses nothing
                 diskstore.replace(
                     path, lambda fresh: load_files(fresh, files, settings.base, progress),
-                    describe, version, stamp, f"{version}\n{signature(files, settings)}\n")
+                    describe, version, stamp, f"{version}\n{signature(files, settings)}\n",
+                    stage)
             store = ox.Store.read_only(str(path))
         except OSError as exc:
             raise DataError(f"cannot open store {settings.store if read_only else path}: "

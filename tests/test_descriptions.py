@@ -128,3 +128,23 @@ def test_a_changed_file_gets_new_descriptions(tmp_path: Path) -> None:
     assert after.counts["triples"] > void.Statistics.from_json(before).counts["triples"]
     assert (again.path / PREPARED / "manifest.json").read_bytes() != manifest
     assert after.counts["triples"] == len(set(again.all_triples()))
+
+
+def test_a_refill_tells_what_it_does_after_the_fill(tmp_path: Path) -> None:
+    """What follows the fill takes minutes at 10^7 triples: `publisher load` shows each step
+    beside its full progress bar (cli.py), from these."""
+    data, ontology = tmp_path / "data", tmp_path / "ontology"
+    data.mkdir()
+    ontology.mkdir()
+    _write(data / "part.nt", _triples(6000, seed=1))
+    settings = Settings(store=str(tmp_path / "db"), data_dir=data, ontology_dir=ontology)
+    stages: list[str] = []
+    read: list[int] = []
+    OxigraphStore.open(settings, progress=read.append, stage=stages.append)
+    assert sum(read) == (data / "part.nt").stat().st_size
+    assert stages[0] == "compacting"  # then each dump, N-Triples first (its gzip beside)
+    assert stages[1:] == [f"writing {d.filename}" for d in sorted(
+        (d for d in DUMP_FORMATS if d.key != "ntriples-gzip"), key=lambda d: d.key != "ntriples")]
+    stages.clear()
+    OxigraphStore.open(settings, stage=stages.append)  # up to date: nothing to do
+    assert stages == []
