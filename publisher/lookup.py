@@ -54,6 +54,9 @@ MIN_BYTES = 1 << 20
 class Answer:
     truncated: bool
     body: bytes
+    #: written whole by pyoxigraph in one evaluation, or an ASK's: ``again`` answers the
+    #: same request that way (the door's plans, routes/lookups.py)
+    native: bool = False
 
 
 @dataclass(frozen=True)
@@ -195,7 +198,7 @@ def answer_here(store: Store, query: str, fmt: str, max_rows: int, max_bytes: in
     deadline = time.perf_counter() + BUDGET
     found = _evaluated(store, query, options)
     if isinstance(found, ox.QueryBoolean):
-        return Answer(False, results.boolean(bool(found), fmt))
+        return Answer(False, results.boolean(bool(found), fmt), native=True)
     if not isinstance(found, ox.QuerySolutions):
         return None
     columns = [v.value for v in found.variables]
@@ -249,7 +252,21 @@ def _native(found: ox.QuerySolutions, fmt: str, deadline: float) -> Answer | Non
         found.serialize(sink, results.NATIVE_FORMATS[fmt])  # type: ignore[arg-type]
     except Exception:  # noqa: BLE001  (_Over, or an error a worker will report again)
         return None
-    return Answer(False, bytes(sink.buffer))
+    return Answer(False, bytes(sink.buffer), native=True)
+
+
+def again(store: Store, query: str, fmt: str, options: dict[str, Any]) -> bytes | None:
+    """The whole answer of a look-up that ``answer_here`` answered natively before (with
+    the same query, format, limits and options: its checks hold again), evaluated again
+    the same way; None when it no longer fits (a worker answers it then)."""
+    deadline = time.perf_counter() + BUDGET
+    found = _evaluated(store, query, options)
+    if isinstance(found, ox.QueryBoolean):
+        return results.boolean(bool(found), fmt)
+    if not isinstance(found, ox.QuerySolutions):
+        return None
+    answer = _native(found, fmt, deadline)
+    return None if answer is None else answer.body
 
 
 def _counted(store: Store, query: str, options: dict[str, Any], found: ox.QuerySolutions,

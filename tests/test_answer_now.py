@@ -18,9 +18,11 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
+from publisher import lookup
 from publisher.app import create_app
 from publisher.http_server import BoundedHttpTools
 from publisher.routes import lookups
+from publisher.routes.middleware import GZIP_MINIMUM
 from publisher.workers import WorkerPool
 from tests.conftest import Server
 from tests.routes.conftest import mini_settings
@@ -266,14 +268,19 @@ class Counting:
     """The publisher, its ASGI calls counted, and how often it evaluated a look-up."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.app, self.asgi, self.here = create_app(mini_settings()), 0, 0
-        evaluate_here = WorkerPool.evaluate_here
+        self.app, self.asgi, self.here, self.again = create_app(mini_settings()), 0, 0, 0
+        evaluate_here, again = WorkerPool.evaluate_here, lookup.again
 
         def counted(pool: WorkerPool, job: Any) -> Any:
             self.here += 1
             return evaluate_here(pool, job)
 
+        def counted_again(*args: Any) -> Any:
+            self.again += 1
+            return again(*args)
+
         monkeypatch.setattr(WorkerPool, "evaluate_here", counted)
+        monkeypatch.setattr(lookup, "again", counted_again)
         # the server's time budget for a look-up is wall-clock: a loaded machine must not
         # send one to a worker here
         monkeypatch.setattr("publisher.lookup.BUDGET", 10.0)
@@ -329,8 +336,32 @@ def test_a_look_up_is_answered_at_once_as_the_app_answers_it(
     assert same_answer(found[0], found[1]) and same_answer(found[1], found[2])
     assert publisher.asgi == 1  # the first of its kind: the full path, its headers kept
     # evaluated for each (POST answers are not kept); the first twice, as before: by the
-    # door, then by the full path that gives the headers the door keeps
-    assert publisher.here == 4
+    # door, then by the full path that gives the headers the door keeps; the second by the
+    # door, which keeps its plan; the third by the plan
+    assert (publisher.here, publisher.again) == (3, 1)
+
+
+def test_a_planned_look_up_is_only_the_same_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same body under another Content-Type is another request (here a query that
+    does not parse: the route's 400), and a client that takes gzip gets its long answer
+    compressed, as the door does it, never from a plan of an uncompressed one."""
+    publisher = Counting(monkeypatch)
+    form = urlencode({"query": LOOKUP}).encode()
+    raw = b"Content-Type: application/sparql-query"
+    gzip = b"Accept-Encoding: gzip"
+    found = publisher.run([post("/sparql", form, RESULTS, FORM), 1,
+                           post("/sparql", form, RESULTS, FORM), 2,
+                           post("/sparql", form, RESULTS, raw), 3,
+                           post("/sparql", form, RESULTS, FORM, gzip), 4,
+                           post("/sparql", form, RESULTS, FORM, gzip), 5,
+                           post("/sparql", form, RESULTS, FORM, gzip), 6,
+                           post("/sparql", form, RESULTS, FORM)], 7)
+    assert [answer[0].split(b" ")[1] for answer in found] == [b"200"] * 2 + [b"400"] + \
+        [b"200"] * 4
+    assert len(found[0][2]) >= GZIP_MINIMUM  # long enough to be compressed
+    assert [answer[1].get(b"content-encoding") for answer in found[3:6]] == [b"gzip"] * 3
+    assert same_answer(found[4], found[5]) and same_answer(found[0], found[6])
+    assert publisher.again == 1  # the last only
 
 
 def test_a_look_up_left_to_a_worker_is_evaluated_once(monkeypatch: pytest.MonkeyPatch) -> None:
