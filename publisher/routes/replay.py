@@ -152,7 +152,7 @@ def whole_response(scope: Scope, status: int, default_headers: Iterable[Header],
     the body; counted and logged like ``send_whole``."""
     ident = request_id(scope)
     scope["state"]["request_id"] = ident
-    whole = b"".join([_STATUS_LINE[status], header_lines(default_headers), headers,
+    whole = b"".join([_STATUS_LINE[status], _server_lines(default_headers), headers,
                       b"x-request-id: ", ident.encode("latin-1"), b"\r\n\r\n", body])
     _observed(scope, status, len(body), route, started)
     return whole
@@ -160,6 +160,18 @@ def whole_response(scope: Scope, status: int, default_headers: Iterable[Header],
 
 def header_lines(headers: Iterable[Header]) -> bytes:
     return b"".join([name + b": " + value + b"\r\n" for name, value in headers])
+
+
+#: the server's default headers (uvicorn makes a new list of them each second, for Date)
+#: and their lines, the last seen
+_SERVER_LINES: list[Any] = [None, b""]
+
+
+def _server_lines(default_headers: Iterable[Header]) -> bytes:
+    if default_headers is not _SERVER_LINES[0]:
+        _SERVER_LINES[:] = [default_headers, header_lines(default_headers)]
+    lines: bytes = _SERVER_LINES[1]
+    return lines
 
 
 async def send_whole(scope: Scope, send: Send, status: int, headers: Iterable[Header],
