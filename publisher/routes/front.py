@@ -74,7 +74,7 @@ class Publisher(FastAPI):
         if scope["method"] != "POST" or self.lookups is None or self._telemetry_on():
             return False
         scope["app"] = self
-        return self.lookups.key(scope) is not None
+        return self.lookups.wants(scope)
 
     def answer_now(self, scope: Scope, default_headers: Iterable[Header],
                    body: bytes) -> bytes | None:

@@ -118,6 +118,7 @@ class _Settled:
 
 
 _SETTLED = "publisher.door"  # the request state's key of a _Settled
+_KEY = "publisher.door.key"  # and of the request's key, from ``wants``
 
 
 class Lookups:
@@ -131,6 +132,15 @@ class Lookups:
             return None
         return request_key(scope, self.max_headers, MAX_BODY)
 
+    def wants(self, scope: Scope) -> bool:
+        """Whether the door takes the request (front.py's ``wants_body``); its key is kept
+        in the request's state for ``answer_now``, which comes once the body is in."""
+        key = self.key(scope)
+        if key is None:
+            return False
+        scope["state"][_KEY] = key
+        return True
+
     def answer_now(self, scope: Scope, default_headers: Iterable[Header],
                    body: bytes) -> bytes | None:
         """The whole response to a SPARQL request with its ``body``, as the bytes the
@@ -138,7 +148,7 @@ class Lookups:
         the answer (a look-up evaluated here, or a kept result); None when the ASGI path
         answers: the request is not the door's, or is for a worker or the route."""
         started = time.perf_counter()
-        key = self.key(scope)
+        key = scope["state"].pop(_KEY, None) or self.key(scope)
         if key is None:
             return None
         runtime = scope["app"].state._state.get("runtime")
