@@ -362,6 +362,13 @@ def test_a_planned_look_up_is_only_the_same_request(monkeypatch: pytest.MonkeyPa
     assert [answer[1].get(b"content-encoding") for answer in found[3:6]] == [b"gzip"] * 3
     assert same_answer(found[4], found[5]) and same_answer(found[0], found[6])
     assert publisher.again == 1  # the last only
+    # two Content-Types: the route's to read (as it reads them), never the door's
+    publisher = Counting(monkeypatch)
+    twice = publisher.run([post("/sparql", form, RESULTS, raw, FORM), 1,
+                           post("/sparql", form, RESULTS, raw, FORM), 2,
+                           post("/sparql", form, RESULTS, FORM, raw)], 3)
+    assert [answer[0].split(b" ")[1] for answer in twice] == [b"400", b"400", b"200"]
+    assert publisher.asgi == 3 and publisher.again == 0
 
 
 def test_a_look_up_left_to_a_worker_is_evaluated_once(monkeypatch: pytest.MonkeyPatch) -> None:

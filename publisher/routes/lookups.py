@@ -263,6 +263,7 @@ def _keep_plan(scope: Scope, settled: _Settled, planned: tuple[Any, ...],
 
 
 def _content_type(scope: Scope) -> bytes | None:
+    """The request's Content-Type (one at most: ``request_key``)."""
     for name, value in scope["headers"]:
         if name == b"content-type":
             return value

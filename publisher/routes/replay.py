@@ -51,6 +51,7 @@ BYPASS = frozenset({b"if-none-match", b"if-modified-since", b"if-match", b"if-un
                     b"transfer-encoding"})  # a body of no declared length
 _POSITION = {name: i for i, name in enumerate(VARY_ON)}
 _LENGTH_SEEN = 1 << len(VARY_ON)
+_TYPE_SEEN = _LENGTH_SEEN << 1
 Header = tuple[bytes, bytes]
 _NOT_KEPT = frozenset({b"x-request-id", b"date", b"server"})
 _STATUS_LINE = {200: b"HTTP/1.1 200 OK\r\n"}  # of what is answered at once
@@ -61,7 +62,8 @@ def request_key(scope: Scope, max_headers: int,
     """The cache key of a request, read in one pass over its head, or None when the request
     must take the full path: a header it varies on given twice, a validator, range or
     credentials (``BYPASS``), a head of over ``max_headers`` bytes (the full path answers
-    431), or a body that is not of one sane declared length within ``max_body`` bytes."""
+    431), a body that is not of one sane declared length within ``max_body`` bytes, or of
+    more than one Content-Type."""
     values: list[bytes] = [b""] * len(VARY_ON)
     seen = 0
     length = b"0"
@@ -77,6 +79,10 @@ def request_key(scope: Scope, max_headers: int,
             values[position] = value
         elif name in BYPASS:
             return None
+        elif name == b"content-type":
+            if seen & _TYPE_SEEN:
+                return None  # read one way by the door (the last), another by the route
+            seen |= _TYPE_SEEN
         elif name == b"content-length":
             if seen & _LENGTH_SEEN and value != length:
                 return None
