@@ -289,7 +289,7 @@ def _write_by_engine(engine: ox.Store, quads: int, base: str, folder: Path,
     if progress is not None:
         progress(paths["ntriples"].name)
     with open(paths["ntriples"], "wb") as out:
-        for graph, query in union_queries(engine):
+        for graph, query in union_parts(engine):
             if query is None:  # no triple of it is in an earlier graph
                 engine.dump(out, ox.RdfFormat.N_TRIPLES, from_graph=graph)
                 continue
@@ -326,7 +326,7 @@ def _convert_elsewhere(source: Path, target: Path, fmt: Format, base: str) -> No
         raise RuntimeError(f"writing {target.name} from {source} failed: {said[-1]}")
 
 
-def union_queries(engine: ox.Store) -> list[tuple[ox.NamedNode | ox.DefaultGraph, str | None]]:
+def union_parts(engine: ox.Store) -> list[tuple[ox.NamedNode | ox.DefaultGraph, str | None]]:
     """What together gives every triple of the store once, graph by graph: the default
     graph's, then each named graph's (in IRI order) that no earlier graph holds, as a
     CONSTRUCT query; None for a graph whose triples are all written (the earlier graphs

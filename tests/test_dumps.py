@@ -219,9 +219,9 @@ def test_the_union_leaves_out_empty_graphs_and_dumps_the_first_whole() -> None:
     engine.add(ox.Quad(a, b, c, g3))
     engine.add(ox.Quad(a, b, ox.Literal("x"), g2))
     engine.remove(ox.Quad(a, b, ox.Literal("x"), g2))  # g2: named, now empty
-    parts = dumps.union_queries(engine)
+    parts = dumps.union_parts(engine)
     assert [(graph, query is None) for graph, query in parts] == [(g1, True), (g3, False)]
     assert parts[1][1] is not None and "GRAPH <http://example.org/g1>" in parts[1][1] \
         and "g2" not in parts[1][1] and "{ ?s ?p ?o } UNION" not in parts[1][1]
     engine.add(ox.Quad(a, b, ox.Literal("y")))  # the default graph comes first
-    assert [query is None for _, query in dumps.union_queries(engine)] == [True, False, False]
+    assert [query is None for _, query in dumps.union_parts(engine)] == [True, False, False]
