@@ -109,7 +109,7 @@ def statistics(settings: Settings, store: Store) -> Statistics:
                        if name not in counts})
         links = {name: linksets(store, space) for name, space, _ in TARGETS}
     else:
-        scanned, links = _by_engine(settings, engine, graphs)
+        scanned, links = _by_engine(settings, store, engine, graphs)
         counts.update(scanned)
     return Statistics({name: counts[name] for name in COUNTS}, links,
                       vocabularies(properties, classes, settings), graphs,
@@ -120,18 +120,19 @@ def _distinct(store: Store, query: str) -> list[ox.NamedNode | ox.BlankNode | ox
     return [row["term"] for row in store.query(query)]
 
 
-def _by_engine(settings: Settings, engine: ox.Store, graphs: dict[str, int]) \
+def _by_engine(settings: Settings, store: Store, engine: ox.Store, graphs: dict[str, int]) \
         -> tuple[dict[str, int], dict[str, list[tuple[str, int]]]]:
     """The triples, entities, distinct subjects and objects and the link sets, as COUNTS and
-    LINKS give them, read from the engine (see the module's docstring)."""
-    sizes = [n for n in (_number(engine, DEFAULT_GRAPH_SIZE, False), *graphs.values()) if n]
+    LINKS give them, read from the store's engine (see the module's docstring)."""
+    default = _number(store, DEFAULT_GRAPH_SIZE, use_default_graph_as_union=False)
+    sizes = [n for n in (default, *graphs.values()) if n]
     # a graph holds each triple once: with one graph there is nothing to merge
-    triples = sum(sizes) if len(sizes) <= 1 else _number(engine, COUNTS["triples"], True)
+    triples = sum(sizes) if len(sizes) <= 1 else count(store, "triples", settings)
     subjects = _Rows(uri_space(settings))
-    _solutions(engine, "SELECT DISTINCT ?s WHERE { ?s ?p ?o }").serialize(
+    _solutions(store, "SELECT DISTINCT ?s WHERE { ?s ?p ?o }").serialize(
         subjects, ox.QueryResultsFormat.TSV)  # type: ignore[arg-type]
     objects = _Rows(*(space for _, space, _ in TARGETS), keep=True)
-    _solutions(engine, "SELECT DISTINCT ?o WHERE { ?s ?p ?o }").serialize(
+    _solutions(store, "SELECT DISTINCT ?o WHERE { ?s ?p ?o }").serialize(
         objects, ox.QueryResultsFormat.TSV)  # type: ignore[arg-type]
     entities = subjects.finish()[uri_space(settings)]
     objects.finish()
@@ -140,15 +141,15 @@ def _by_engine(settings: Settings, engine: ox.Store, graphs: dict[str, int]) \
     return counts, {name: _links(engine, objects.kept[space]) for name, space, _ in TARGETS}
 
 
-def _solutions(engine: ox.Store, query: str, union: bool = True) -> ox.QuerySolutions:
-    found = engine.query(query, use_default_graph_as_union=union)
+def _solutions(store: Store, query: str, **options: Any) -> ox.QuerySolutions:
+    found = store.query(query, **options)
     assert isinstance(found, ox.QuerySolutions)  # a SELECT's answer
     return found
 
 
-def _number(engine: ox.Store, query: str, union: bool) -> int:
+def _number(store: Store, query: str, **options: Any) -> int:
     """The ?n of a counting query's one row."""
-    return int(next(iter(_solutions(engine, query, union)))["n"].value)
+    return int(next(iter(_solutions(store, query, **options)))["n"].value)
 
 
 class _Rows:
@@ -218,8 +219,7 @@ def uri_space(settings: Settings) -> str:
 
 
 def count(store: Store, name: str, settings: Settings) -> int:
-    query = COUNTS[name].replace("{space}", uri_space(settings))
-    return int(next(iter(store.query(query)))["n"].value)
+    return _number(store, COUNTS[name].replace("{space}", uri_space(settings)))
 
 
 def linksets(store: Store, target: str) -> list[tuple[str, int]]:
