@@ -45,14 +45,24 @@ _landing_lock = threading.Lock()
 
 
 def request_language(query_lang: str | None, accept_language: str | None) -> str:
-    """``?lang=`` wins; then Accept-Language; Swedish by default."""
+    """``?lang=`` wins (a language tag: any case); then Accept-Language; Swedish by
+    default. An unknown ``?lang=`` is a BadRequest."""
     from publisher.negotiation import choose_language  # noqa: PLC0415
 
     if query_lang is not None:
-        if query_lang not in LANGUAGES:
+        if query_lang.lower() not in LANGUAGES:
             raise BadRequest(f"lang must be one of {', '.join(LANGUAGES)}, not {query_lang!r}")
-        return query_lang
+        return query_lang.lower()
     return choose_language(accept_language, LANGUAGES)
+
+
+def error_language(query_lang: str | None, accept_language: str | None) -> str:
+    """The language of an error page: ``request_language``'s, or Accept-Language's when
+    ``?lang=`` is what the error is about."""
+    try:
+        return request_language(query_lang, accept_language)
+    except BadRequest:
+        return request_language(None, accept_language)
 
 
 def static_version(name: str) -> str:

@@ -47,7 +47,9 @@ _PROBLEM_FORMATS = (Format("problem", PROBLEM_JSON, "json", "problem", ("applica
 
 def problem_response(request: Request, error: PublisherError) -> Response:
     """RFC 9457 problem+json, or an HTML error page for clients that prefer HTML."""
-    headers = {"Vary": "Accept", "Cache-Control": "no-store", **error.headers()}
+    # the HTML page is in the reader's language: both headers choose the answer
+    headers = {"Vary": "Accept, Accept-Language", "Cache-Control": "no-store",
+               **error.headers()}
     metrics = getattr(request.app.state, "metrics", None)
     if metrics is not None:  # counted by problem type (publisher/metrics.py)
         metrics.problem(error.slug, request.url.path.startswith(("/sparql", "/api/queries")))
@@ -59,9 +61,10 @@ def problem_response(request: Request, error: PublisherError) -> Response:
         from publisher.render import html  # noqa: PLC0415
 
         settings = request.app.state.settings
-        lang = html.request_language(request.query_params.get("lang"),
-                                     request.headers.get("accept-language"))
+        lang = html.error_language(request.query_params.get("lang"),
+                                   request.headers.get("accept-language"))
         body = html.error_page(error, lang, settings, request.url.path)
+        headers["Content-Language"] = lang
         return Response(body, error.status, headers, media_type="text/html; charset=utf-8")
     content = json.dumps(error.problem(instance=request.url.path), ensure_ascii=False)
     return Response(content, error.status, headers, media_type=PROBLEM_JSON)

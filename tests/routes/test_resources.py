@@ -127,6 +127,24 @@ def test_errors_are_problem_json(mini: TestClient, path: str, status: int) -> No
     assert_problem(mini.get(path), status)
 
 
+@pytest.mark.parametrize("path", ["/doc/place/alpha?lang=de", "/doc/place/alpha.html?lang=",
+                                  "/doc/place/nowhere?lang=xx", "/catalog?lang=de",
+                                  "/sparql?lang=de"])
+def test_an_unknown_lang_is_400_on_the_html_error_page(mini: TestClient, path: str) -> None:
+    response = mini.get(path, headers={"Accept": "text/html", "Accept-Language": "en"})
+    assert response.status_code in (400, 404), response.text[:300]
+    assert response.headers["content-type"].startswith("text/html")
+    # the page is in the language Accept-Language asks for, and says so
+    assert response.headers["content-language"] == "en"
+    assert "Accept-Language" in response.headers["vary"]
+
+
+def test_lang_is_a_language_tag_in_any_case(mini: TestClient) -> None:
+    response = mini.get("/doc/place/alpha.html?lang=EN")
+    assert response.status_code == 200
+    assert response.headers["content-language"] == "en"
+
+
 def test_404_is_html_for_browsers(mini: TestClient) -> None:
     response = mini.get("/doc/place/nowhere", headers={"Accept": "text/html"})
     assert response.status_code == 404
