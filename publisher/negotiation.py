@@ -168,3 +168,33 @@ def choose_language(accept_language: str | None, offered: Sequence[str]) -> str:
             if primary in offered and q > best_q:
                 best, best_q = primary, q
     return best
+
+
+@lru_cache(maxsize=256)
+def takes_gzip(accept_encoding: bytes | None) -> bool:
+    """Whether a request's Accept-Encoding takes gzip (RFC 9110 §12.5.3): ``gzip`` (or
+    ``x-gzip``), in any case, with a weight above 0, or else ``*`` with one. Codings are
+    split at commas and their weights read as Accept's are (a weight that is no number is
+    0); no header, or an empty one, takes none but identity."""
+    if not accept_encoding:
+        return False
+    named: float | None = None
+    anything: float | None = None
+    for member in accept_encoding.split(b","):
+        coding, _, params = member.partition(b";")
+        coding = coding.strip().lower()
+        weight = 1.0
+        for param in params.split(b";"):
+            name, _, value = param.strip().partition(b"=")
+            if name.strip().lower() == b"q":
+                try:
+                    weight = float(value.strip())
+                except ValueError:
+                    weight = 0.0
+        if coding in (b"gzip", b"x-gzip"):
+            named = weight if named is None else max(named, weight)
+        elif coding == b"*":
+            anything = weight
+    if named is not None:
+        return named > 0
+    return anything is not None and anything > 0

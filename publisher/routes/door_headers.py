@@ -16,6 +16,7 @@ from typing import Any
 
 from starlette.types import Message, Send
 
+from publisher import negotiation
 from publisher.routes.replay import VARY_ON, Header
 
 TEMPLATES = 64      # header templates kept per Runtime (one per kind of client, in practice)
@@ -27,8 +28,8 @@ Templates = dict[tuple[Any, ...], tuple[Header, ...]]
 
 
 def takes_gzip(key: tuple[bytes, ...]) -> bool:
-    """Whether the request of Replay's ``key`` takes gzip."""
-    return b"gzip" in key[2 + _ACCEPT_ENCODING]
+    """Whether the request of Replay's ``key`` takes gzip (as GZipWhenAsked reads it)."""
+    return negotiation.takes_gzip(key[2 + _ACCEPT_ENCODING])
 
 
 def kind(method: str, key: tuple[bytes, ...], compressed: bool) -> tuple[Any, ...]:

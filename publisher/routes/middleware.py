@@ -24,8 +24,10 @@ import uuid
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
-from starlette.middleware.gzip import GZipMiddleware
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipResponder
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from publisher.negotiation import takes_gzip
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
@@ -37,6 +39,7 @@ REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _REVISED = frozenset({b"x-request-id", b"x-content-type-options", b"content-type"})
 NOSNIFF = (b"x-content-type-options", b"nosniff")
 GZIP_MINIMUM = 800  # bytes: a shorter body is sent as it is (app.py, routes/lookups.py)
+_NOT_COMPRESSED = frozenset(DEFAULT_EXCLUDED_CONTENT_TYPES)
 
 
 class ResponseHeaders:
@@ -127,14 +130,42 @@ def request_id(scope: Scope) -> str:
     return f"{_ID_PREFIX}{next(_ID_COUNTER) & 0xFFFFFFFFFFFFFFFF:016x}"
 
 
-class GZipWhenAsked(GZipMiddleware):
-    """Starlette's GZip (bodies above ``minimum_size``), entered only when the request
-    accepts gzip: other requests skip its responder wrapper entirely."""
+class GZipWhenAsked:
+    """gzip for a request whose Accept-Encoding takes it (``negotiation.takes_gzip``:
+    weights, ``*``, any case; Starlette's own test finds "gzip" anywhere in the header, so
+    ``gzip;q=0`` got gzip), compressed by Starlette's responder (bodies of ``minimum_size``
+    bytes and more, of types not compressed already). Every answer whose body could be
+    compressed says ``Vary: Accept-Encoding``, compressed or not, 304 included, so that a
+    shared cache keeps the two apart (RFC 9110 §12.5.5); a request that takes no gzip
+    does not enter the responder."""
+
+    def __init__(self, app: ASGIApp, minimum_size: int = GZIP_MINIMUM) -> None:
+        self.app, self.minimum_size = app, minimum_size
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            for name, value in scope["headers"]:
-                if name == b"accept-encoding" and b"gzip" in value:
-                    await super().__call__(scope, receive, send)
-                    return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        codings = b",".join(value for name, value in scope["headers"]
+                            if name == b"accept-encoding")
+        varied = _varies_on_encoding(send)
+        if takes_gzip(codings):
+            await GZipResponder(self.app, self.minimum_size)(scope, receive, varied)
+        else:
+            await self.app(scope, receive, varied)
+
+
+def _varies_on_encoding(send: Send) -> Send:
+    """``send`` that adds Accept-Encoding to the Vary of an answer gzip could apply to (not
+    one encoded already, nor of a type GZipResponder leaves alone), once."""
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = MutableHeaders(raw=message.setdefault("headers", []))
+            media_type = headers.get("content-type", "").partition(";")[0].strip().lower()
+            vary = [v.strip().lower() for v in headers.get("vary", "").split(",")]
+            if "content-encoding" not in headers and "accept-encoding" not in vary \
+                    and media_type not in _NOT_COMPRESSED \
+                    and media_type.partition("/")[0] + "/*" not in _NOT_COMPRESSED:
+                headers.add_vary_header("Accept-Encoding")
+        await send(message)
+    return sending

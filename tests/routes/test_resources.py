@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 
+import httpx
 import pytest
 import rdflib
 from fastapi.testclient import TestClient
@@ -12,6 +12,8 @@ from rdflib.compare import isomorphic
 
 from publisher.app import create_app
 from publisher.render.rdf import context
+from publisher.routes.middleware import GZIP_MINIMUM
+from tests.conftest import Server
 from tests.routes.conftest import mini_settings
 from tests.support import assert_problem
 
@@ -184,11 +186,58 @@ def test_cors_and_preflight(mini: TestClient) -> None:
     assert "GET" in preflight.headers["access-control-allow-methods"]
 
 
-def test_gzip(mini: TestClient) -> None:
-    response = mini.get("/def/context.jsonld", headers={"Accept-Encoding": "gzip"})
-    assert response.headers.get("content-encoding") == "gzip" or len(response.content) < 800
-    raw = mini.get("/def/context.jsonld", headers={"Accept-Encoding": "identity"})
-    assert gzip.compress(raw.content)  # the body itself is intact either way
+def _vary(response: httpx.Response) -> list[str]:
+    return [name.strip().lower() for name in response.headers.get("vary", "").split(",")]
+
+
+@pytest.mark.parametrize(("codings", "gzipped"), [
+    ("gzip", True), ("GZIP", True), ("br, Gzip", True), ("gzip;q=0.5, br", True),
+    ("*", True), ("x-gzip", True), ("gzip;q=0", False), ("gzip;q=0, identity", False),
+    ("*;q=0", False), ("gzip;q=0, *", False), ("identity", False), ("deflate, br", False),
+    ("notgzip, gzipped", False), ("", False)])
+def test_gzip_as_accept_encoding_weighs_it(mini: TestClient, codings: str,
+                                           gzipped: bool) -> None:
+    """RFC 9110 §12.5.3: a coding with weight 0 is refused, names are case-insensitive;
+    whichever way it goes, the answer says it varies on Accept-Encoding."""
+    plain = mini.get("/def/context.jsonld", headers={"Accept-Encoding": "identity"})
+    assert len(plain.content) >= GZIP_MINIMUM  # long enough to be compressed
+    response = mini.get("/def/context.jsonld", headers={"Accept-Encoding": codings})
+    assert (response.headers.get("content-encoding") == "gzip") is gzipped
+    assert response.content == plain.content  # (httpx decodes the gzipped one)
+    assert "accept-encoding" in _vary(response)
+    assert _vary(response).count("accept-encoding") == 1
+
+
+def test_a_304_varies_as_its_200(mini: TestClient) -> None:
+    for codings in ("gzip", "identity"):
+        first = mini.get("/doc/place/alpha.ttl", headers={"Accept-Encoding": codings})
+        again = mini.get("/doc/place/alpha.ttl", headers={"Accept-Encoding": codings,
+                                                          "If-None-Match": first.headers["etag"]})
+        assert again.status_code == 304
+        assert _vary(again) == _vary(first)
+        assert "accept-encoding" in _vary(again)
+
+
+def test_repeated_requests_that_refuse_gzip_get_none_from_a_real_server() -> None:
+    """The door's replay and look-ups read Accept-Encoding as the route does."""
+    server = Server()
+    try:
+        with httpx.Client(timeout=10) as http:
+            url = server.url("doc/organization/uppsala-kommun.ttl")
+            query = server.url("sparql") + "?" + str(httpx.QueryParams({
+                "query": f"SELECT ?p ?o WHERE {{ <{server.url('id/organization/uppsala-kommun')}> "
+                         "?p ?o }"}))
+            for target in (url, query):
+                for _ in range(3):  # the full path, then the replay
+                    refused = http.get(target, headers={"Accept-Encoding": "gzip;q=0"})
+                    assert refused.status_code == 200
+                    assert "content-encoding" not in refused.headers
+                    assert "accept-encoding" in _vary(refused)
+                    taken = http.get(target, headers={"Accept-Encoding": "GZIP"})
+                    assert taken.headers.get("content-encoding") == "gzip"
+                    assert taken.content == refused.content
+    finally:
+        server.stop()
 
 
 def test_another_base_rewrites_every_iri() -> None:
