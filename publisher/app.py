@@ -4,14 +4,17 @@ the one error handler are installed here. Nothing heavy happens at import."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import compile_path
 
 from publisher import __version__
 from publisher.catalog import discovery_links
@@ -118,6 +121,26 @@ async def unexpected(request: Request, exc: Exception) -> Response:
     return problem_response(request, PublisherError("The server could not answer."))
 
 
+ALL_METHODS = "GET, HEAD, POST, OPTIONS"
+
+
+def allowed_methods(request: Request) -> str:
+    """The Allow header of the request's path: the methods of every route whose path it
+    is (GET routes answer HEAD too, through HeadAsGet), and OPTIONS."""
+    table: list[tuple[re.Pattern[str], frozenset[str]]] | None = getattr(
+        request.app.state, "allow_table", None)
+    if table is None:  # the routes' paths as Starlette matches them, once
+        table = [(compile_path(route.path)[0], frozenset(route.methods or ()))
+                 for route in iter_route_contexts(request.app.router.routes)
+                 if getattr(route, "path", None)]
+        request.app.state.allow_table = table
+    path = request.scope["path"]
+    methods = {"OPTIONS"}.union(*(found for pattern, found in table if pattern.match(path)))
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(m for m in ("GET", "HEAD", "POST", "OPTIONS") if m in methods)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     async def publisher_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, PublisherError)
@@ -128,10 +151,17 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def http_exception(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         error: PublisherError
+        if exc.status_code == 404 and request.method == "OPTIONS" \
+                and request.scope.get("raw_path") == b"*":  # the server as a whole
+            return Response(status_code=204, headers={"Allow": ALL_METHODS})
         if exc.status_code == 404:
             error = ResourceNotFound(f"Nothing is published at {request.url.path}")
         elif exc.status_code == 405:
-            error = MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}")
+            allow = allowed_methods(request)
+            if request.method == "OPTIONS":  # not a CORS preflight (CORSMiddleware's)
+                return Response(status_code=204, headers={"Allow": allow})
+            error = MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}",
+                                     allow=allow)
         else:
             error = BadRequest(str(exc.detail))
             error.status = exc.status_code

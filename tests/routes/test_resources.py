@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 
 import httpx
@@ -265,3 +266,34 @@ def test_many_incoming_links_are_bounded_with_a_link_onward() -> None:
         complete = parse(client.get("/doc/country/xx.ttl"), "turtle")
     assert len(list(complete.triples((None, SCHEMA.containedInPlace, country)))) == 2
     assert complete.value(doc, rdflib.RDFS.seeAlso) is None
+
+
+@pytest.mark.parametrize(("path", "allow"), [
+    ("/doc/place/alpha", "GET, HEAD, OPTIONS"), ("/id/place/alpha", "GET, HEAD, OPTIONS"),
+    ("/sparql", "GET, HEAD, POST, OPTIONS"), ("/catalog", "GET, HEAD, OPTIONS")])
+def test_options_answers_with_the_methods_of_the_path(mini: TestClient, path: str,
+                                                      allow: str) -> None:
+    """RFC 9110 §9.3.7 and §10.2.1: a plain OPTIONS (not a CORS preflight) is answered
+    with Allow, and a 405 lists the same methods, POST where a route takes it."""
+    options = mini.options(path)
+    assert options.status_code == 204
+    assert options.headers["allow"] == allow
+    refused = mini.put(path)
+    assert_problem(refused, 405)
+    assert refused.headers["allow"] == allow
+
+
+def test_options_star_is_the_whole_server() -> None:
+    server = Server()
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        try:
+            connection.request("OPTIONS", "*")
+            answer = connection.getresponse()
+            answer.read()
+        finally:
+            connection.close()
+        assert answer.status == 204
+        assert answer.getheader("allow") == "GET, HEAD, POST, OPTIONS"
+    finally:
+        server.stop()
