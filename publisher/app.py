@@ -31,7 +31,13 @@ from publisher.reload import Reloader
 from publisher.routes import catalog, ops, problem_response, queries, resources, site, sparql
 from publisher.routes.front import Publisher
 from publisher.routes.limits import RequestLimits
-from publisher.routes.middleware import GZIP_MINIMUM, GZipWhenAsked, HeadAsGet, ResponseHeaders
+from publisher.routes.middleware import (
+    GZIP_MINIMUM,
+    GZipWhenAsked,
+    HeadAsGet,
+    OneLinePerField,
+    ResponseHeaders,
+)
 from publisher.routes.ops import Observe, ServingState
 from publisher.runtime import Runtime
 from publisher.store import OxigraphStore
@@ -102,6 +108,7 @@ def _install_middlewares(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(HeadAsGet)
     app.add_middleware(Observe)  # metrics, access log, runtime pinning (routes/ops.py)
     app.add_middleware(ResponseHeaders, html_links=discovery_links(settings))
+    app.add_middleware(OneLinePerField)  # repeated Accept lines: read as one
 
 
 def _cache_counts(app: FastAPI, name: str) -> tuple[int, int]:

@@ -130,6 +130,47 @@ def request_id(scope: Scope) -> str:
     return f"{_ID_PREFIX}{next(_ID_COUNTER) & 0xFFFFFFFFFFFFFFFF:016x}"
 
 
+#: request headers whose value is a comma-separated list (RFC 9110 §5.3: their lines may
+#: be combined); the routes, like Starlette's ``Headers.get``, read the first line only
+_LIST_FIELDS = frozenset({b"accept", b"accept-encoding", b"accept-language"})
+
+
+class OneLinePerField:
+    """A request's repeated Accept, Accept-Encoding or Accept-Language lines as one line,
+    their values joined with commas in order, so ``Accept: image/png`` then ``Accept:
+    text/html`` is read as ``image/png, text/html`` (the door sends such requests down the
+    full path: routes/replay.py's ``request_key``)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            seen: set[bytes] = set()
+            for name, _ in scope["headers"]:
+                if name in _LIST_FIELDS:
+                    if name in seen:
+                        scope = {**scope, "headers": _one_line_each(scope["headers"])}
+                        break
+                    seen.add(name)
+        await self.app(scope, receive, send)
+
+
+def _one_line_each(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    values: dict[bytes, list[bytes]] = {}
+    joined: list[tuple[bytes, bytes]] = []
+    for name, value in headers:
+        if name not in _LIST_FIELDS:
+            joined.append((name, value))
+        elif name not in values:
+            values[name] = [value]
+            joined.append((name, b""))  # its place; the value is filled in below
+        else:
+            values[name].append(value)
+    return [(name, b", ".join(values[name]) if name in values else value)
+            for name, value in joined]
+
+
 class GZipWhenAsked:
     """gzip for a request whose Accept-Encoding takes it (``negotiation.takes_gzip``:
     weights, ``*``, any case; Starlette's own test finds "gzip" anywhere in the header, so

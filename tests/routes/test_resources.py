@@ -297,3 +297,17 @@ def test_options_star_is_the_whole_server() -> None:
         assert answer.getheader("allow") == "GET, HEAD, POST, OPTIONS"
     finally:
         server.stop()
+
+
+def test_repeated_accept_lines_are_read_as_one(mini: TestClient) -> None:
+    """RFC 9110 §5.3: ``Accept: a`` then ``Accept: b`` means ``Accept: a, b``."""
+    html = mini.get("/doc/place/alpha", headers=[("Accept", "image/png"),
+                                                 ("Accept", "text/html")])
+    assert html.status_code == 200
+    assert html.headers["content-type"].startswith("text/html")
+    english = mini.get("/doc/place/alpha.html", headers=[("Accept-Language", "de"),
+                                                         ("Accept-Language", "en")])
+    assert english.headers["content-language"] == "en"
+    plain = mini.get("/def/context.jsonld", headers=[("Accept-Encoding", "br"),
+                                                     ("Accept-Encoding", "gzip;q=0")])
+    assert "content-encoding" not in plain.headers
