@@ -139,7 +139,7 @@ def allowed_methods(request: Request) -> str:
     if table is None:  # the routes' paths as Starlette matches them, once
         table = [(compile_path(route.path)[0], frozenset(route.methods or ()))
                  for route in iter_route_contexts(request.app.router.routes)
-                 if getattr(route, "path", None)]
+                 if route.path]
         request.app.state.allow_table = table
     path = request.scope["path"]
     methods = {"OPTIONS"}.union(*(found for pattern, found in table if pattern.match(path)))
