@@ -9,12 +9,13 @@ from __future__ import annotations
 from functools import lru_cache
 from urllib.parse import quote
 
+import pyoxigraph as ox
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from publisher.documents import Document, Documents, Representation, resolve
-from publisher.errors import BadRequest
+from publisher.errors import BadRequest, ResourceNotFound
 from publisher.negotiation import BY_EXTENSION, DOCUMENT_FORMATS, by_name_or_extension, \
     choose_format
 from publisher.render import html
@@ -29,17 +30,32 @@ CACHE_CONTROL = "public, max-age=300, stale-while-revalidate=60"
 
 @router.get("/id/{path:path}", summary="A thing's IRI",
                   status_code=303, response_class=RedirectResponse)
-def thing(path: str, request: Request, settings: SettingsDep) -> Response:
-    """A thing is not a document: answer 303 See Other to the document about it.
+def thing(path: str, request: Request, settings: SettingsDep, store: StoreDep) -> Response:
+    """A thing is not a document: answer 303 See Other to the document about it, or 404
+    when nothing is known about it (no redirect to a document that is not there). An
+    encoded slash (``%2F``) is part of a name, not a step in the path: no IRI of ours has
+    one, so it is never taken for another IRI.
 
     The query string (``?lang=en``, ``?format=``) travels along to the document.
     """
+    if b"%2f" in request.scope.get("raw_path", b"").lower() or not _known(
+            store, settings.iri("id/" + path)):
+        raise ResourceNotFound(f"Nothing is known about <{settings.iri('id/' + path)}>")
     # header values are Latin-1: the path goes out percent-encoded (a non-ASCII path was a 500)
     document = settings.iri("doc/" + quote(path, safe="/:@!$&'()*+,;=~"))
     query = request.url.query
     return RedirectResponse(document + (f"?{query}" if query else ""), status_code=303,
                             headers={"Cache-Control": CACHE_CONTROL,
                                      "Link": f'<{document}>; rel="describedby"'})
+
+
+def _known(store: Store, iri: str) -> bool:
+    """Whether the store says anything about ``iri`` (what its document describes)."""
+    try:
+        ox.NamedNode(iri)
+    except ValueError:  # not an IRI: a path with spaces, quotes, ...
+        return False
+    return bool(store.query(f"ASK {{ <{iri}> ?p ?o }}"))
 
 
 @router.get("/" + CONTEXT_PATH, summary="The JSON-LD context")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import shutil
+from pathlib import Path
 
 import httpx
 import pytest
@@ -15,7 +17,7 @@ from publisher.app import create_app
 from publisher.render.rdf import context
 from publisher.routes.middleware import GZIP_MINIMUM
 from tests.conftest import Server
-from tests.routes.conftest import mini_settings
+from tests.routes.conftest import MINI, mini_settings
 from tests.support import assert_problem
 
 BASE = "https://data.uppsala.se/"
@@ -44,6 +46,28 @@ def test_thing_iri_answers_303_to_its_document(mini: TestClient) -> None:
     assert response.headers["location"] == str(DOC)
     with_lang = mini.get("/id/place/alpha?lang=en", follow_redirects=False)
     assert with_lang.headers["location"] == f"{DOC}?lang=en"
+
+
+@pytest.mark.parametrize("path", ["/id/place/nowhere", "/id/nope/nothing", "/id/place/",
+                                  "/id/", "/id/place%2Falpha", "/id/place%2falpha",
+                                  "/id/place/al pha", "/id/%ff"])
+def test_a_thing_nothing_is_known_about_is_404_not_a_redirect(mini: TestClient,
+                                                               path: str) -> None:
+    assert_problem(mini.get(path, follow_redirects=False), 404)
+
+
+def test_a_non_latin1_thing_redirects_percent_encoded(tmp_path: Path) -> None:
+    """Header values are Latin-1: the document's address goes out percent-encoded."""
+    data = tmp_path / "data"
+    shutil.copytree(MINI / "data", data)
+    (data / "more.ttl").write_text(
+        "<https://data.uppsala.se/id/place/h\u00e4meen\u2028x> "
+        "<http://www.w3.org/2000/01/rdf-schema#label> \"H\" .\n", encoding="utf-8")
+    with TestClient(create_app(mini_settings(data_dir=data)),
+                    base_url="https://data.uppsala.se") as client:
+        response = client.get("/id/place/hämeen\u2028x", follow_redirects=False)
+        assert response.status_code == 303
+        assert response.headers["location"].endswith("/doc/place/h%C3%A4meen%E2%80%A8x")
 
 
 def test_default_is_turtle_with_negotiation_headers(mini: TestClient) -> None:
