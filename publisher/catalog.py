@@ -159,14 +159,30 @@ def _contact_point(g: Graph, settings: Settings, store: Store) -> str:
         if isinstance(phone, ox.NamedNode):  # DCAT-AP-SE reads the number from a vcard:Voice
             g.typed(phone.value, VCARD + "Voice")
             g.add(phone.value, VCARD + "hasValue", phone)
-    address = catalog_iri(settings) + "#contact-address"
-    g.add(contact, VCARD + "hasAddress", address)
-    g.typed(address, VCARD + "Address")
-    g.add(address, VCARD + "street-address", text("Stadshusgatan 2"))
-    g.add(address, VCARD + "postal-code", text("753 75"))
-    g.add(address, VCARD + "locality", text("Uppsala"))
-    g.add(address, VCARD + "country-name", text("Sverige", "sv"), text("Sweden", "en"))
+    for address in _values(store, contact, VCARD + "hasAddress"):
+        if isinstance(address, ox.NamedNode):
+            g.add(contact, VCARD + "hasAddress", address)
+            _address(g, store, address.value)
     return contact
+
+
+#: schema:PostalAddress property -> the vCard property DCAT-AP-SE reads
+ADDRESS_TERMS = (("streetAddress", "street-address"), ("postalCode", "postal-code"),
+                 ("addressLocality", "locality"))
+
+
+def _address(g: Graph, store: Store, address: str) -> None:
+    """The contact's address as data/ states it (a schema:PostalAddress), in vCard terms.
+    Only what the data has: the postal address has a postcode and no street, and the
+    visiting address's street is never mixed in. The country's name is the name of the
+    data's schema:Country whose code is the address's schema:addressCountry."""
+    g.typed(address, VCARD + "Address")
+    for ours, theirs in ADDRESS_TERMS:
+        g.add(address, VCARD + theirs, *_values(store, address, SCHEMA + ours))
+    for code in _values(store, address, SCHEMA + "addressCountry"):
+        rows = store.query(f"SELECT DISTINCT ?name WHERE {{ ?country a <{SCHEMA}Country> ; "
+                           f"<{DCT}identifier> {code} ; <{SCHEMA}name> ?name }} ORDER BY ?name")
+        g.add(address, VCARD + "country-name", *[row["name"] for row in rows])
 
 
 def _dataset(g: Graph, settings: Settings, store: Store, dataset: str, contact: str,
@@ -190,7 +206,10 @@ def _dataset(g: Graph, settings: Settings, store: Store, dataset: str, contact: 
     for source in _values(store, dataset, DCT + "source"):  # a web page, so foaf:page
         g.add(dataset, FOAF + "page", source)
         g.typed(source.value, FOAF + "Document")
-    for standard in stats.vocabularies:
+    # what the data says the dataset conforms to (our shapes), then the vocabularies it uses
+    stated = [v.value for v in _values(store, dataset, DCT + "conformsTo")
+              if isinstance(v, ox.NamedNode)]
+    for standard in dict.fromkeys([*stated, *stats.vocabularies]):
         g.add(dataset, DCT + "conformsTo", standard)
         g.typed(standard, DCT + "Standard")
     _temporal(g, settings, stats.first_year, dataset)

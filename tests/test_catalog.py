@@ -16,6 +16,8 @@ from publisher.harvest import iri_problem
 from publisher.store import OxigraphStore
 
 SPDX = rdflib.Namespace("http://spdx.org/rdf/terms#")
+VCARD = rdflib.Namespace("http://www.w3.org/2006/vcard/ns#")
+SCHEMA = rdflib.Namespace("http://schema.org/")
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +49,40 @@ def test_publisher_described_once_and_apart_from_the_contact(built) -> None:  # 
     assert set(g.objects(agent, DCTERMS.type)) == {rdflib.URIRef(catalog_terms.LOCAL_AUTHORITY)}
     contacts = set(g.objects(None, DCAT.contactPoint))
     assert len(contacts) == 1 and agent not in contacts
+
+
+def test_contact_address_is_the_postal_address_in_the_data(built) -> None:  # type: ignore[no-untyped-def]
+    """The vCard address is the one data/ gives the contact point (the postal address:
+    postcode, locality, country) and takes no street from the visiting address."""
+    settings, store, _dumps, g = built
+    contact = rdflib.URIRef(settings.iri("id/contact-point/internationella-relationer"))
+    postal = settings.iri("id/address/uppsala-kommun-postadress")
+    assert set(g.objects(contact, VCARD.hasAddress)) == {rdflib.URIRef(postal)}
+    address = rdflib.URIRef(postal)
+    assert VCARD.Address in set(g.objects(address, RDF.type))
+    assert g.value(address, VCARD["street-address"]) is None
+
+    def data(prop: str) -> set[str]:
+        return {row["o"].value for row in store.query(
+            f"SELECT ?o WHERE {{ <{postal}> <{SCHEMA[prop]}> ?o }}")}
+    assert data("postalCode") == {str(v) for v in g.objects(address, VCARD["postal-code"])} \
+        == {"753 75"}
+    assert data("addressLocality") == {str(v) for v in g.objects(address, VCARD.locality)} \
+        == {"Uppsala"}
+    assert {(v.language, str(v)) for v in g.objects(address, VCARD["country-name"])} == {
+        ("sv", "Sverige"), ("en", "Sweden")}
+
+
+def test_dataset_conforms_to_what_the_data_says_and_the_vocabularies(built) -> None:  # type: ignore[no-untyped-def]
+    settings, store, _dumps, g = built
+    dataset = settings.iri(catalog.DATASET_PATH)
+    stated = {rdflib.URIRef(row["o"].value) for row in store.query(
+        f"SELECT ?o WHERE {{ <{dataset}> <{DCTERMS.conformsTo}> ?o }}")}
+    assert rdflib.URIRef(settings.iri("def/shapes")) in stated
+    declared = set(g.objects(rdflib.URIRef(dataset), DCTERMS.conformsTo))
+    assert stated <= declared
+    assert rdflib.URIRef(settings.iri("def/intl")) in declared
+    assert all((standard, RDF.type, DCTERMS.Standard) in g for standard in declared)
 
 
 def test_no_blank_nodes_and_only_absolute_iris(built) -> None:  # type: ignore[no-untyped-def]

@@ -177,6 +177,15 @@ def test_municipality_facts(store: ox.Store) -> None:
     }""")
 
 
+def test_contact_point_gives_the_postal_address_not_the_visiting_one(store: ox.Store) -> None:
+    assert rows(store, """
+        SELECT ?code ?street WHERE {
+            id:contact-point\\/internationella-relationer vcard:hasAddress ?a .
+            ?a a schema:PostalAddress ; schema:postalCode ?code .
+            OPTIONAL { ?a schema:streetAddress ?street }
+        }""") == [("753 75", None)]
+
+
 def test_policy_and_programme(store: ox.Store) -> None:
     assert ask(store, """ASK {
         id:policy\\/policy-for-internationellt-arbete
