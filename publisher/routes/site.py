@@ -43,7 +43,7 @@ def _language(request: Request) -> str:
 @router.get("/", summary="Landing page")
 def landing(request: Request, settings: SettingsDep, store: StoreDep) -> Response:
     """People get the landing page; RDF clients are sent to the dataset's description."""
-    fmt = choose_format(request.headers.get("accept") or "text/html", DOCUMENT_FORMATS,
+    fmt = choose_format(request.headers.get("accept") or "*/*", DOCUMENT_FORMATS,
                         html_needs_preference=False)
     if fmt.kind != "html":
         return RedirectResponse(settings.iri("doc/" + DATASET_PATH.removeprefix("id/")), 303,

@@ -88,6 +88,21 @@ def test_landing_page_sends_rdf_clients_to_the_dataset(client: TestClient) -> No
         "https://data.uppsala.se/doc/dataset/internationella-relationer"
 
 
+def test_no_accept_at_the_landing_page_is_any_type(client: TestClient) -> None:
+    """RFC 9110 §12.5.1: no Accept means any media type, as ``*/*`` does (and as the
+    documents read it): both are sent to the dataset's description."""
+    answers = []
+    for accept in ("*/*", None):
+        request = client.build_request("GET", "/")
+        if accept is None:
+            del request.headers["accept"]
+        else:
+            request.headers["accept"] = accept
+        answers.append(client.send(request, follow_redirects=False))
+    assert [a.status_code for a in answers] == [303, 303]
+    assert answers[0].headers["location"] == answers[1].headers["location"]
+
+
 def test_resource_pages_link_their_iris(client: TestClient) -> None:
     response = client.get("/id/place/tartu", headers=HTML)
     assert response.status_code == 200 and str(response.url).endswith("/doc/place/tartu")
