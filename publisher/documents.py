@@ -15,6 +15,7 @@ import pyoxigraph as ox
 from cachetools import LRUCache
 
 from publisher.config import DATASET_PATH, Settings
+from publisher.dumps import Dumps
 from publisher.errors import ResourceNotFound
 from publisher.negotiation import DOCUMENT_FORMATS, Format
 from publisher.render import html, rdf
@@ -67,6 +68,8 @@ class Documents:
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
         self.settings = settings
+        #: the store's dumps: the catalogue lists them, the dataset's page gives their sizes
+        self.dumps = Dumps(settings)
         # keyed on the store's version too: a remote store's data changes under it
         self._cache: LRUCache[tuple[str, str, str, str | None], Representation] = LRUCache(
             settings.document_cache_size)
@@ -102,7 +105,7 @@ class Documents:
         description = self.describe(doc)
         if fmt.kind == "html":
             body = html.resource_page(description, doc, lang or LANGUAGES[0], self.settings,
-                                      self.store).encode()
+                                      self.store, lambda: self.dumps.ensure(self.store)).encode()
         else:
             body = rdf.serialize([*description.triples, *self.metadata(doc, description)],
                                  fmt, self.settings.base)

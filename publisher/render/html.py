@@ -15,8 +15,9 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import escape
@@ -29,6 +30,9 @@ from publisher.render.landing import landing_data
 from publisher.render.view import resource_view
 from publisher.sparql import incoming_links_url
 from publisher.store import Description, Store
+
+if TYPE_CHECKING:
+    from publisher.dumps import DumpSet
 
 LANGUAGES = ("sv", "en")
 TEMPLATES = Path(__file__).parent / "templates"
@@ -110,7 +114,9 @@ def render_template(name: str, lang: str, settings: Settings, request_path: str,
 
 
 def resource_page(description: Description, doc: Any, lang: str, settings: Settings,
-                  store: Store) -> str:
+                  store: Store, dumps: Callable[[], DumpSet] | None = None) -> str:
+    """One resource's page. ``dumps`` gives the store's dumps, which the dataset's page
+    lists with their sizes (asked only on that page)."""
     view = resource_view(description, lang, settings.base)
     t = strings.TABLES[lang]
     types = ", ".join(v.text for v in view.types)
@@ -123,17 +129,18 @@ def resource_page(description: Description, doc: Any, lang: str, settings: Setti
         "resource.html", lang, settings, "/" + doc.path, view=view, doc=doc,
         summary=_shorten(summary), formats=formats, sparql_link=query,
         max_links=settings.max_description_links,
-        structured=jsonld.script_json(_structured(description, lang, settings, store)))
+        structured=jsonld.script_json(_structured(description, lang, settings, store, dumps)))
 
 
-def _structured(description: Description, lang: str, settings: Settings,
-                store: Store) -> dict[str, Any] | None:
+def _structured(description: Description, lang: str, settings: Settings, store: Store,
+                dumps: Callable[[], DumpSet] | None) -> dict[str, Any] | None:
     """The page's schema.org JSON-LD; the dataset's page gets the full Dataset that Google
-    Dataset Search asks for (distributions, licence, creator, coverage)."""
+    Dataset Search asks for (distributions with their sizes, licence, creator, coverage),
+    as the catalogue's page does."""
     from publisher.schema_dataset import schema_dataset_jsonld  # noqa: PLC0415
 
     if description.iri == settings.iri(DATASET_PATH):
-        return schema_dataset_jsonld(settings, store, lang)
+        return schema_dataset_jsonld(settings, store, lang, dumps() if dumps else None)
     return jsonld.resource_jsonld(description, lang)
 
 

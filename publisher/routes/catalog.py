@@ -22,7 +22,7 @@ from publisher import catalog as dcat
 from publisher import descriptions, schema_dataset, void
 from publisher.config import Settings
 from publisher.documents import Document, Representation, etag
-from publisher.dumps import BY_FILENAME, Dumps, DumpSet
+from publisher.dumps import BY_FILENAME, DumpSet
 from publisher.errors import NotAcceptable, ResourceNotFound
 from publisher.negotiation import BY_EXTENSION, BY_NAME, DOCUMENT_FORMATS, RDF_FORMATS, Format
 from publisher.render import html, jsonld, rdf
@@ -36,13 +36,12 @@ _lock = threading.Lock()
 
 def dumps_of(request: Request, store: Store) -> DumpSet:
     """The dumps of the current store: written at load (a disk store), else on first use
-    (one writer per process; dumps.py)."""
+    (one writer per Runtime, which the dataset's page shares; dumps.py)."""
     state = request.app.state
     with _lock:
-        if getattr(state, "dumps", None) is None:
-            state.dumps = Dumps(state.settings)
+        if getattr(state, "catalog_cache", None) is None:
             state.catalog_cache = {}
-    written: DumpSet = state.dumps.ensure(store)
+    written: DumpSet = state.runtime.documents.dumps.ensure(store)
     return written
 
 
