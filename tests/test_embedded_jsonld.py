@@ -101,13 +101,38 @@ def test_plain_strings_are_not_coerced(pages: dict[str, list[dict[str, Any]]]) -
                 assert "@type" not in definitions.get(term, {}), (path, term)
 
 
+def test_every_page_has_one_typed_block(pages: dict[str, list[dict[str, Any]]]) -> None:
+    """A thing schema.org has no type for (a twinning agreement, a focus area, an instant,
+    our vocabulary) gets a WebPage block about its page, never a node without a type."""
+    webpages = 0
+    for path, blocks in pages.items():
+        assert len(blocks) == 1, path
+        (block,) = blocks
+        assert block.get("@type"), path
+        if block["@type"] == "WebPage":
+            webpages += 1
+            page = "https://data.uppsala.se" + path.partition("?")[0]
+            lang = path.rpartition("=")[2]
+            assert block["@id"] == block["url"]["@id"] == page
+            assert block["inLanguage"] == lang and block["name"]["@language"] == lang
+            if page.startswith("https://data.uppsala.se/doc/"):
+                assert block["about"] == {"@id": page.replace("/doc/", "/id/", 1)}
+            assert block["isPartOf"]["@id"] == \
+                "https://data.uppsala.se/id/dataset/internationella-relationer"
+    assert webpages >= 2 * 7  # the twinning agreements at least, in both languages
+
+
 def test_embedded_triples_are_a_subset_of_our_turtle(
         client: TestClient, pages: dict[str, list[dict[str, Any]]]) -> None:
+    """What a block says of a thing, the thing's Turtle says (a WebPage block speaks of
+    the page, which test_every_page_has_one_typed_block checks)."""
     checked = 0
     for path, blocks in pages.items():
         if path.startswith(DATASET_PAGE + "?"):
             continue
         for block in blocks:
+            if block["@type"] == "WebPage":
+                continue
             said = to_graph(block)
             ours = turtle_of(client, ids(block))
             extra = set(said) - set(ours)

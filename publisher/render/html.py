@@ -129,19 +129,25 @@ def resource_page(description: Description, doc: Any, lang: str, settings: Setti
         "resource.html", lang, settings, "/" + doc.path, view=view, doc=doc,
         summary=_shorten(summary), formats=formats, sparql_link=query,
         max_links=settings.max_description_links,
-        structured=jsonld.script_json(_structured(description, lang, settings, store, dumps)))
+        structured=jsonld.script_json(_structured(description, doc.url, view.label, lang,
+                                                  settings, store, dumps)))
 
 
-def _structured(description: Description, lang: str, settings: Settings, store: Store,
-                dumps: Callable[[], DumpSet] | None) -> dict[str, Any] | None:
-    """The page's schema.org JSON-LD; the dataset's page gets the full Dataset that Google
-    Dataset Search asks for (distributions with their sizes, licence, creator, coverage),
-    as the catalogue's page does."""
+def _structured(description: Description, url: str, label: str, lang: str,
+                settings: Settings, store: Store,
+                dumps: Callable[[], DumpSet] | None) -> dict[str, Any]:
+    """The page's schema.org JSON-LD: the thing's, or the page's when schema.org has no type
+    for the thing; the dataset's page gets the full Dataset that Google Dataset Search asks
+    for (distributions with their sizes, licence, creator, coverage), as the catalogue's
+    page does."""
     from publisher.schema_dataset import schema_dataset_jsonld  # noqa: PLC0415
 
     if description.iri == settings.iri(DATASET_PATH):
         return schema_dataset_jsonld(settings, store, lang, dumps() if dumps else None)
-    return jsonld.resource_jsonld(description, lang)
+    found = jsonld.resource_jsonld(description, lang)
+    if found is not None and "@type" in found:
+        return found
+    return jsonld.page_jsonld(url, label, lang, description.iri, settings.iri(DATASET_PATH))
 
 
 def landing_page(store: Store, lang: str, settings: Settings) -> str:

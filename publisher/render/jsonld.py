@@ -6,7 +6,9 @@ expands to a triple that the resource's Turtle also contains. Only schema.org ty
 properties of the resource itself are written; linked resources become ``{"@id": ...}``
 with their schema:name when the description has it, or are nested in full when the caller
 passes their descriptions in ``embed`` (the landing page does this for the address,
-identifiers, contact point and membership of the municipality).
+identifiers, contact point and membership of the municipality). A page whose thing has no
+schema.org type gets a block about the page instead (``page_jsonld``), so every page has
+one and none has a node without a type.
 
 Literals keep their meaning under the schema.org context: language-tagged strings become
 ``{"@value", "@language"}``, typed ones (dates, years, numbers) ``{"@value", "@type"}``,
@@ -122,6 +124,21 @@ def resource_jsonld(description: Description, lang: str,
     if len(body) == 1:
         return None
     return {"@context": CONTEXT, **body}
+
+
+def page_jsonld(url: str, name: str, lang: str, about: str, part_of: str) -> dict[str, Any]:
+    """The block of a page whose thing has no schema.org type (a twinning agreement, a
+    focus area, an instant, our vocabulary): the page itself, a ``WebPage``, with its name
+    and language, the thing it is ``about`` and the dataset it is part of. Its statements
+    are about the page, which the RDF calls a ``foaf:Document`` with the thing as its
+    ``foaf:primaryTopic`` and the dataset as its ``void:inDataset``."""
+    page: dict[str, Any] = {"@context": CONTEXT, "@type": "WebPage", "@id": url,
+                            "url": {"@id": url},
+                            "name": {"@value": name, "@language": lang}, "inLanguage": lang}
+    if about != url:  # (a term of our vocabulary is its own page)
+        page["about"] = {"@id": about}
+    page["isPartOf"] = {"@type": "Dataset", "@id": part_of}
+    return page
 
 
 def script_json(data: Mapping[str, Any] | None) -> Markup:
