@@ -26,7 +26,10 @@ from __future__ import annotations
 
 from typing import Any
 
-PROBLEM_BASE = "https://data.uppsala.se/problems/"
+#: where the problem types are documented (render/problems.py): the canonical base, or the
+#: base a server is set to (``problem(base=...)``)
+PROBLEM_PATH = "problems/"
+PROBLEM_BASE = "https://data.uppsala.se/" + PROBLEM_PATH
 
 
 class PublisherError(Exception):
@@ -39,10 +42,11 @@ class PublisherError(Exception):
         self.detail = detail or self.title
         self.extra = extra
 
-    def problem(self, instance: str | None = None) -> dict[str, Any]:
-        """The RFC 9457 body for this error."""
+    def problem(self, instance: str | None = None, base: str | None = None) -> dict[str, Any]:
+        """The RFC 9457 body for this error; its ``type`` is the page documenting it, under
+        ``base`` (the server's) or the canonical one."""
         body: dict[str, Any] = {
-            "type": PROBLEM_BASE + self.slug,
+            "type": (PROBLEM_BASE if base is None else base + PROBLEM_PATH) + self.slug,
             "title": self.title,
             "status": self.status,
             "detail": self.detail,

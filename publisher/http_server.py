@@ -203,7 +203,8 @@ class BoundedHttpTools(HttpToolsProtocol):
         self.in_head, self.refused = False, True
         error = HeadersTooLarge(f"The request target and headers are larger than the limit "
                                 f"of {self.max_head} bytes.", limit=self.max_head)
-        body = json.dumps(error.problem()).encode()
+        settings = getattr(getattr(self.app, "state", None), "settings", None)
+        body = json.dumps(error.problem(base=getattr(settings, "base", None))).encode()
         head = [b"HTTP/1.1 431 Request Header Fields Too Large\r\n"]
         head += [name + b": " + value + b"\r\n"
                  for name, value in self.server_state.default_headers]

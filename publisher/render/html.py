@@ -190,6 +190,23 @@ def _embedded(org: Description, store: Store, settings: Settings) -> dict[str, D
     return found
 
 
+def problem_page(slug: str | None, lang: str, settings: Settings) -> str:
+    """The page documenting one problem type (``slug``), or listing them all (None); an
+    unknown slug is ResourceNotFound."""
+    from publisher.render.problems import PROBLEM_TYPES  # noqa: PLC0415
+
+    problem = PROBLEM_TYPES.get(slug) if slug is not None else None
+    if slug is not None and problem is None:
+        raise ResourceNotFound(f"No problem type called {slug!r}")
+    index = LANGUAGES.index(lang)
+    heading = problem.title[index] if problem else strings.TABLES[lang]["problems_title"]
+    path = "/problems" + (f"/{slug}" if slug else "")
+    return render_template(
+        "problem.html", lang, settings, path, heading=heading, problem=problem, index=index,
+        summary=problem.explanation[index] if problem else heading,
+        type_iri=settings.iri(path.removeprefix("/")), problems=list(PROBLEM_TYPES.items()))
+
+
 def error_page(error: PublisherError, lang: str, settings: Settings, path: str) -> str:
     t = strings.TABLES[lang]
     if isinstance(error, ResourceNotFound):

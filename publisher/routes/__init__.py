@@ -66,7 +66,9 @@ def problem_response(request: Request, error: PublisherError) -> Response:
         body = html.error_page(error, lang, settings, request.url.path)
         headers["Content-Language"] = lang
         return Response(body, error.status, headers, media_type="text/html; charset=utf-8")
-    content = json.dumps(error.problem(instance=request.url.path), ensure_ascii=False)
+    content = json.dumps(error.problem(instance=request.url.path,
+                                       base=request.app.state.settings.base),
+                         ensure_ascii=False)
     return Response(content, error.status, headers, media_type=PROBLEM_JSON)
 
 

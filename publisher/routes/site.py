@@ -52,6 +52,20 @@ def landing(request: Request, settings: SettingsDep, store: StoreDep) -> Respons
     return _page(request, html.landing_page(store, lang, settings), lang, settings, store)
 
 
+@router.get("/problems", summary="The problem types of error answers (RFC 9457)")
+def problems(request: Request, settings: SettingsDep, store: StoreDep) -> Response:
+    lang = _language(request)
+    return _page(request, html.problem_page(None, lang, settings), lang, settings, store)
+
+
+@router.get("/problems/{slug}", summary="One problem type: what it means, what to do")
+def problem_type(slug: str, request: Request, settings: SettingsDep,
+                 store: StoreDep) -> Response:
+    """The page a problem+json answer's ``type`` names (render/problems.py)."""
+    lang = _language(request)
+    return _page(request, html.problem_page(slug, lang, settings), lang, settings, store)
+
+
 @router.get("/accessibility", summary="Accessibility statement (tillgänglighetsredogörelse)")
 def accessibility(request: Request, settings: SettingsDep, store: StoreDep) -> Response:
     lang = _language(request)

@@ -14,7 +14,9 @@ from starlette.routing import Route
 
 from publisher.app import create_app
 from publisher.config import Settings
+from publisher.errors import HttpError, PublisherError
 from publisher.render import html
+from publisher.render.problems import PROBLEM_TYPES
 from publisher.routes.middleware import HTML_SECURITY, HeadAsGet, ResponseHeaders
 from tests.a11y import NS, check_page
 from tests.support import assert_problem
@@ -121,6 +123,46 @@ def test_accessibility_statement(client: TestClient, lang: str) -> None:
     assert root.find(f".//{NS}a[@href='https://www.digg.se/tdosanmalan']") is not None
     text = "".join(root.itertext())
     assert ("Digg" in text) and ("018-727 00 00" in text)
+
+
+def _error_classes(cls: type[HttpError]) -> list[type[HttpError]]:
+    return [cls, *(c for sub in cls.__subclasses__() for c in _error_classes(sub))]
+
+
+def test_every_problem_type_an_answer_can_carry_is_documented() -> None:
+    """RFC 9457 §3.1.1: a problem's ``type``, dereferenced, documents it."""
+    import publisher.sparql  # noqa: F401, PLC0415  (its error classes)
+
+    classes = [*_error_classes(HttpError), PublisherError]
+    assert len(classes) >= 15
+    for cls in classes:
+        if cls is HttpError:
+            continue  # never raised itself
+        assert cls.slug in PROBLEM_TYPES, cls
+        assert PROBLEM_TYPES[cls.slug].status == cls.status, cls
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_problem_type_pages(client: TestClient, lang: str) -> None:
+    answer = client.get("/doc/place/atlantis")
+    kind = answer.json()["type"]
+    assert kind == "https://data.uppsala.se/problems/not-found"
+    page = client.get(kind.removeprefix("https://data.uppsala.se"), params={"lang": lang},
+                      headers=HTML)
+    assert page.status_code == 200
+    root = check_page(page.text)
+    assert "".join(root.find(f".//{NS}h1").itertext()) == \
+        PROBLEM_TYPES["not-found"].title[("sv", "en").index(lang)]
+    index = check_page(client.get("/problems", params={"lang": lang}, headers=HTML).text)
+    links = {a.get("href") for a in index.iter(f"{NS}a")}
+    assert {f"https://data.uppsala.se/problems/{slug}" for slug in PROBLEM_TYPES} <= links
+    assert_problem(client.get("/problems/no-such-kind"), 404)
+
+
+def test_problem_types_are_under_the_servers_base(elsewhere: TestClient) -> None:
+    kind = elsewhere.get("/doc/place/atlantis").json()["type"]
+    assert kind == "http://127.0.0.1:9/problems/not-found"
+    assert elsewhere.get("/problems/not-found", headers=HTML).status_code == 200
 
 
 def test_every_page_links_the_statement(client: TestClient) -> None:
