@@ -12,6 +12,7 @@
         ├── ResourceNotFound            404
         ├── MethodNotAllowed            405
         ├── NotAcceptable               406  with the available media types
+        ├── PreconditionFailed          412  If-Match or If-Unmodified-Since failed
         ├── PayloadTooLarge             413
         ├── HeadersTooLarge             431  request line and headers over the limit
         ├── UnsupportedMediaType        415
@@ -121,6 +122,12 @@ class MethodNotAllowed(HttpError):
 
     def headers(self) -> dict[str, str]:
         return {"Allow": self.allow}
+
+
+class PreconditionFailed(HttpError):
+    status = 412
+    title = "Precondition failed"
+    slug = "precondition-failed"
 
 
 class NotAcceptable(HttpError):

@@ -78,6 +78,14 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         "de format som finns; begär ett av dem, eller ange ?format=.",
         "None of the formats the request's Accept asks for is available for this resource. "
         "The answer lists the formats there are; ask for one of them, or use ?format=.")),
+    "precondition-failed": ProblemType(412, (
+        "Villkoret uppfylls inte", "Precondition failed"), (
+        "Begäran gällde bara om resursen var oförändrad (If-Match eller "
+        "If-Unmodified-Since), och den har ändrats, eller har en svag ETag som If-Match "
+        "aldrig matchar. Hämta resursen på nytt.",
+        "The request held only if the resource was unchanged (If-Match or "
+        "If-Unmodified-Since), and it has changed, or it has a weak ETag, which If-Match "
+        "never matches. Fetch the resource again.")),
     "too-large": ProblemType(413, (
         "Begäran är för stor", "Request too large"), (
         "Begärans kropp är större än serverns gräns. Skicka en mindre kropp.",

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from publisher.config import Settings
 from publisher.documents import Documents
-from publisher.errors import PublisherError
+from publisher.errors import PreconditionFailed, PublisherError
 from publisher.negotiation import BY_NAME, Format, choose_format
 from publisher.store import Store
 
@@ -78,15 +78,33 @@ def http_date(timestamp: float) -> str:
 
 
 def not_modified(request: Request, etag: str, modified: float) -> bool:
-    """RFC 9110 section 13: If-None-Match (weak comparison) wins over If-Modified-Since."""
+    """Whether the answer is 304 Not Modified; raises PreconditionFailed (412) when
+    If-Match or If-Unmodified-Since fails. RFC 9110 §13.2.2: If-Match (strong comparison,
+    so our weak tags match only ``*``), else If-Unmodified-Since; then If-None-Match (weak
+    comparison), which wins over If-Modified-Since. A date that cannot be read is ignored."""
+    im = request.headers.get("if-match")
+    if im is not None:
+        tags = {t.strip() for t in im.split(",")}
+        if "*" not in tags and (etag.startswith("W/") or etag not in tags):
+            raise PreconditionFailed(f"If-Match: the current ETag is {etag}.")
+    else:
+        ius = _date(request.headers.get("if-unmodified-since"))
+        if ius is not None and int(modified) > ius:
+            raise PreconditionFailed(f"If-Unmodified-Since: modified at "
+                                     f"{http_date(int(modified))}.")
     inm = request.headers.get("if-none-match")
     if inm is not None:
         tags = {t.strip().removeprefix("W/") for t in inm.split(",")}
         return "*" in tags or etag.removeprefix("W/") in tags
-    ims = request.headers.get("if-modified-since")
-    if ims is not None:
-        try:
-            return int(modified) <= parsedate_to_datetime(ims).timestamp()
-        except (TypeError, ValueError, IndexError, OverflowError):
-            return False
-    return False
+    ims = _date(request.headers.get("if-modified-since"))
+    return ims is not None and int(modified) <= ims
+
+
+def _date(value: str | None) -> float | None:
+    """An HTTP date as a timestamp, or None (absent or unreadable)."""
+    if value is None:
+        return None
+    try:
+        return parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None

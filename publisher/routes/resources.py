@@ -135,9 +135,12 @@ _RAW_HEADERS: dict[tuple[object, ...], list[tuple[bytes, bytes]]] = {}
 _RAW_HEADERS_MAX = 50_000
 
 
+_VALIDATORS = frozenset({b"if-none-match", b"if-modified-since", b"if-match",
+                         b"if-unmodified-since"})
+
+
 def _conditional(request: Request) -> bool:
-    return any(name in (b"if-none-match", b"if-modified-since")
-               for name, _ in request.scope["headers"])
+    return any(name in _VALIDATORS for name, _ in request.scope["headers"])
 
 
 class _Ready(Response):

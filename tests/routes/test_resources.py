@@ -335,3 +335,18 @@ def test_repeated_accept_lines_are_read_as_one(mini: TestClient) -> None:
     plain = mini.get("/def/context.jsonld", headers=[("Accept-Encoding", "br"),
                                                      ("Accept-Encoding", "gzip;q=0")])
     assert "content-encoding" not in plain.headers
+
+
+def test_failed_if_match_and_if_unmodified_since_are_412(mini: TestClient) -> None:
+    """RFC 9110 §13.1.1 and §13.1.4; If-Match compares strongly, so a weak ETag (ours)
+    matches only ``*``; an unreadable date is ignored."""
+    first = mini.get("/doc/place/alpha.ttl")
+    etag, modified = first.headers["etag"], first.headers["last-modified"]
+    assert etag.startswith("W/")
+    for headers in ({"If-Match": '"nope"'}, {"If-Match": etag},
+                    {"If-Unmodified-Since": "Fri, 27 Nov 2000 22:16:42 GMT"}):
+        assert_problem(mini.get("/doc/place/alpha.ttl", headers=headers), 412)
+    for headers in ({"If-Match": "*"}, {"If-Unmodified-Since": modified},
+                    {"If-Unmodified-Since": "not a date"},
+                    {"If-Match": "*", "If-Unmodified-Since": "Fri, 27 Nov 2000 22:16:42 GMT"}):
+        assert mini.get("/doc/place/alpha.ttl", headers=headers).status_code == 200, headers
