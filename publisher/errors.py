@@ -14,6 +14,7 @@
         ├── NotAcceptable               406  with the available media types
         ├── PreconditionFailed          412  If-Match or If-Unmodified-Since failed
         ├── PayloadTooLarge             413
+        ├── UriTooLong                  414  the request target alone over the limit
         ├── HeadersTooLarge             431  request line and headers over the limit
         ├── UnsupportedMediaType        415
         └── ServiceUnavailable          503  with Retry-After
@@ -147,6 +148,12 @@ class PayloadTooLarge(HttpError):
     status = 413
     title = "Request too large"
     slug = "too-large"
+
+
+class UriTooLong(HttpError):
+    status = 414
+    title = "URI too long"
+    slug = "uri-too-long"
 
 
 class HeadersTooLarge(HttpError):

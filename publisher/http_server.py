@@ -58,7 +58,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 from uvicorn.server import ServerState
 
-from publisher.errors import HeadersTooLarge
+from publisher.errors import HeadersTooLarge, HttpError, UriTooLong
 
 PROBLEM_JSON = b"application/problem+json"
 LINGER = 2.0  # seconds a refused connection's input is read and dropped before it closes
@@ -198,14 +198,23 @@ class BoundedHttpTools(HttpToolsProtocol):
                 self.refuse_head()
 
     def refuse_head(self) -> None:
-        """Answer 431, end this side of the connection and close it after ``LINGER``
-        seconds (or when the client does)."""
+        """Answer 431 (or 414 while the request line has not ended: the target alone is
+        too long), end this side of the connection and close it after ``LINGER`` seconds
+        (or when the client does)."""
         self.in_head, self.refused = False, True
-        error = HeadersTooLarge(f"The request target and headers are larger than the limit "
-                                f"of {self.max_head} bytes.", limit=self.max_head)
+        error: HttpError
+        if not self.headers:  # no header line yet: still in the request line
+            error = UriTooLong(f"The request target is longer than the limit of "
+                               f"{self.max_head} bytes; send a long query with POST.",
+                               limit=self.max_head)
+            status = b"HTTP/1.1 414 URI Too Long\r\n"
+        else:
+            error = HeadersTooLarge(f"The request target and headers are larger than the "
+                                    f"limit of {self.max_head} bytes.", limit=self.max_head)
+            status = b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
         settings = getattr(getattr(self.app, "state", None), "settings", None)
         body = json.dumps(error.problem(base=getattr(settings, "base", None))).encode()
-        head = [b"HTTP/1.1 431 Request Header Fields Too Large\r\n"]
+        head = [status]
         head += [name + b": " + value + b"\r\n"
                  for name, value in self.server_state.default_headers]
         head += [b"content-type: ", PROBLEM_JSON, b"\r\n",

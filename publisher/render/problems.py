@@ -90,6 +90,12 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         "Begäran är för stor", "Request too large"), (
         "Begärans kropp är större än serverns gräns. Skicka en mindre kropp.",
         "The request's body is larger than the server's limit. Send a smaller one.")),
+    "uri-too-long": ProblemType(414, (
+        "Adressen är för lång", "URI too long"), (
+        "Begärans adress är längre än serverns gräns. En lång SPARQL-fråga skickas med POST "
+        "i stället för i adressen.",
+        "The request's address is longer than the server's limit. A long SPARQL query is "
+        "sent with POST rather than in the address.")),
     "headers-too-large": ProblemType(431, (
         "Rubrikerna är för stora", "Request header fields too large"), (
         "Begärans adress och rubriker är tillsammans större än serverns gräns. En lång "

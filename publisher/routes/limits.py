@@ -17,7 +17,13 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from publisher.errors import BadRequest, HeadersTooLarge, HttpError, PayloadTooLarge
+from publisher.errors import (
+    BadRequest,
+    HeadersTooLarge,
+    HttpError,
+    PayloadTooLarge,
+    UriTooLong,
+)
 from publisher.routes import problem_response
 
 
@@ -31,7 +37,11 @@ class RequestLimits:
             return
         declared = content_length(scope)
         error: HttpError | None = None
-        if head_size(scope) > self.max_headers:
+        if target_size(scope) > self.max_headers:
+            error = UriTooLong(f"The request target is longer than the limit of "
+                               f"{self.max_headers} bytes; send a long query with POST.",
+                               limit=self.max_headers)
+        elif head_size(scope) > self.max_headers:
             error = HeadersTooLarge(f"The request target and headers are larger than the "
                                     f"limit of {self.max_headers} bytes.",
                                     limit=self.max_headers)
@@ -78,10 +88,14 @@ def _utf8(data: bytes) -> bool:
     return True
 
 
+def target_size(scope: Scope) -> int:
+    """Bytes of the request target: its path and query string."""
+    return len(scope.get("raw_path") or scope["path"].encode()) + len(scope["query_string"])
+
+
 def head_size(scope: Scope) -> int:
     """Bytes of request target and header fields, as on the wire (give or take the CRLFs)."""
-    target = len(scope.get("raw_path") or scope["path"].encode()) + len(scope["query_string"])
-    return target + sum(len(k) + len(v) + 4 for k, v in scope.get("headers", ()))
+    return target_size(scope) + sum(len(k) + len(v) + 4 for k, v in scope.get("headers", ()))
 
 
 def chunked(scope: Scope) -> bool:

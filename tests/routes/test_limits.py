@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 
 import pytest
@@ -42,8 +43,11 @@ def test_headers_over_the_limit_are_431(client: TestClient) -> None:
     assert client.get("/doc/place/tartu", headers={"x-big": "a" * 8_000}).status_code == 200
 
 
-def test_a_long_url_counts_as_header_bytes(client: TestClient) -> None:
-    assert_problem(client.get("/doc/" + "a" * 20_000), 431)
+def test_a_long_url_is_414_and_counts_as_header_bytes(client: TestClient) -> None:
+    body = assert_problem(client.get("/doc/" + "a" * 20_000), 414)
+    assert body["limit"] == 16_384 and body["type"].endswith("/uri-too-long")
+    # a target under the limit, with headers that take the head over it
+    assert_problem(client.get("/doc/" + "a" * 10_000, headers={"x-big": "a" * 8_000}), 431)
 
 
 def test_a_non_utf8_query_string_is_400_even_for_error_pages(client: TestClient) -> None:
@@ -85,6 +89,17 @@ def test_the_real_server_bounds_headers_both_ways(server: Server) -> None:
     assert server.process.poll() is None
     assert _raw_request(server, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close"
                         b"\r\n\r\n").startswith(b"HTTP/1.1 200")
+    # a request line that keeps growing: the target alone is too long (414)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"GET /sparql?query=")
+        try:
+            for _ in range(40):
+                sock.sendall(b"a" * 1000)
+            answer = sock.recv(65536)
+        except (BrokenPipeError, ConnectionResetError):
+            answer = sock.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 414 URI Too Long"), answer[:100]
+    assert json.loads(answer.partition(b"\r\n\r\n")[2])["type"].endswith("/uri-too-long")
 
 
 def test_an_answer_over_max_response_bytes_is_refused_not_cut_silently() -> None:
