@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 from typing import Any
 
@@ -19,7 +20,8 @@ def assert_problem(response: Any, status: int) -> dict[str, Any]:
     body = response.json()
     assert set(body) >= {"type", "title", "status", "detail"}
     assert body["status"] == status
-    assert body["type"].startswith("https://")
+    # absolute, under the server's base: the page that documents the problem type
+    assert re.fullmatch(r"https?://[^/]+/(.+/)?problems/[a-z-]+", body["type"]), body["type"]
     assert "Traceback" not in response.text
     return body  # type: ignore[no-any-return]
 
