@@ -30,7 +30,9 @@ class Format:
 
 FORMATS: tuple[Format, ...] = (
     Format("turtle", "text/turtle", "ttl", "rdf", ("application/x-turtle",)),
-    Format("jsonld", "application/ld+json", "jsonld", "rdf"),
+    # JSON-LD is the JSON of RDF: a client asking for JSON of a graph gets it (a SELECT
+    # offers no RDF format, so there application/json stays the SPARQL results' JSON)
+    Format("jsonld", "application/ld+json", "jsonld", "rdf", ("application/json",)),
     Format("rdfxml", "application/rdf+xml", "rdf", "rdf", ("application/xml", "text/xml")),
     Format("ntriples", "application/n-triples", "nt", "rdf", ("text/plain",)),
     Format("html", "text/html", "html", "html", ("application/xhtml+xml",)),

@@ -51,6 +51,9 @@ BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;
         # aliases
         ("application/x-turtle", "turtle"),
         ("text/plain", "ntriples"),
+        ("application/json", "jsonld"),  # the JSON of a graph
+        ("application/json, text/html;q=0.1", "jsonld"),
+        ("application/json;q=0.5, application/ld+json", "jsonld"),
         # junk members are skipped, not fatal
         ("garbage, text/turtle", "turtle"),
         ("text/turtle;q=abc, application/ld+json;q=0.5", "jsonld"),
