@@ -2,8 +2,8 @@
 
 A key names everything an answer depends on: the data version (``Store.version``, the
 fingerprint of the source files), the query text normalised (comments dropped, runs of
-white space made one space, nothing else touched), the engine options (the protocol
-dataset), the substitutions of a named query, the result format and the row limit. A data
+white space made one space, nothing else touched: ``sparql_tokens.squeeze``), the engine
+options (the protocol dataset), the substitutions of a named query, the result format and the row limit. A data
 change gives a new version, so an old answer can never match a new request; a reload also
 replaces the whole cache with the Runtime that holds it.
 
@@ -19,28 +19,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import AsyncIterator, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 from cachetools import LRUCache
 
-#: white space and comments outside strings and IRIs; strings and IRIs are matched whole so
-#: that what is inside them is never touched.
-_SPACE = re.compile(r"""
-    (?P<keep>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
-            |'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*"|<[^<>"{}|^`\\\x00-\x20]*>)
-  | (?P<space>(?:\s|\#[^\n\r]*)+)
-""", re.VERBOSE)
+from publisher.sparql_tokens import squeeze
 
 
 def normalise(query: str) -> str:
-    """The query with comments dropped and white space collapsed, outside strings and IRIs.
-
-    Adjacent characters stay adjacent (``12`` is never ``1 2``), so two texts normalise
-    alike only when the engine reads them alike."""
-    return _SPACE.sub(lambda m: m["keep"] or " ", query).strip()
+    """The query with comments dropped and white space collapsed outside strings, IRIs and
+    escaped characters, by the lexer's own terminals (``sparql_tokens.squeeze``): two texts
+    normalise alike only when the engine reads them alike."""
+    return squeeze(query)
 
 
 def cache_key(version: str, query: str, options: Mapping[str, Any], fmt: str, max_rows: int,

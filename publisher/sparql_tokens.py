@@ -1,12 +1,13 @@
 """SPARQL query text as tokens, and what is read from them without a parser. Pure.
 
 ``tokens`` runs a small lexer that knows SPARQL's comments, strings, IRIs, variables and
-prefixed names, so that a check reading the query's words is not misled by a string or a
-comment: the refusals (publisher.sparql), the look-up test (publisher.lookup) and the
-VALUES block a remote store is sent (publisher.query_text). Read from the tokens here, for
-the workers and the server's look-ups alike: the columns of ``SELECT *`` in order
-(``star_order``, ``result_columns``) and the LIMIT of the query as a whole
-(``top_level_limit``).
+prefixed names (with their escapes, ``ex:a\\#b``), so that a check reading the query's words
+is not misled by a string or a comment: the refusals (publisher.sparql), the look-up test
+(publisher.lookup) and the VALUES block a remote store is sent (publisher.query_text). Read
+from the tokens here, for the workers and the server's look-ups alike: the columns of
+``SELECT *`` in order (``star_order``, ``result_columns``) and the LIMIT of the query as a
+whole (``top_level_limit``). ``squeeze`` drops comments and spare white space with the same
+terminals, for the result cache's key.
 
 A query's text is lexed and checked by the door, the pool and the worker, so the checks of
 a short text are kept (``memoised``).
@@ -20,14 +21,33 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeVar
 
-_TOKEN = re.compile(r"""
-    (?P<ws>\s+)
-  | (?P<comment>\#[^\n\r]*)
-  | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
-              |'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*")
-  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
-  | (?P<var>[?$][\w\u00b7\u0300-\u036f\u203f-\u2040]+)
-  | (?P<pname>(?:[^\W\d][\w.-]*)?:(?:[\w:%.-]|\\.)*|_:[\w.-]+)
+# The SPARQL 1.1 grammar's terminals (https://www.w3.org/TR/sparql11-query/#grammar), as
+# pieces shared by the lexer (``_TOKEN``) and ``squeeze``. A backslash outside strings and
+# IRIs only ever escapes the next character of a prefixed name (PN_LOCAL_ESC: ``ex:a\\#b``).
+_PN_CHARS_BASE = ("A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff"
+                  "\u200c-\u200d\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf"
+                  "\ufdf0-\ufffd\U00010000-\U000effff")
+_PN_CHARS_U = _PN_CHARS_BASE + "_"
+_PN_CHARS = _PN_CHARS_U + "0-9\\-\u00b7\u0300-\u036f\u203f-\u2040"
+_ESCAPE = r"(?:\\[tbnrf\"'\\]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})"  # ECHAR and UCHAR
+_STRING = (rf"'''(?:(?:'|'')?(?:[^'\\]|{_ESCAPE}))*'''"
+           rf'|"""(?:(?:"|"")?(?:[^"\\]|{_ESCAPE}))*"""'
+           rf"|'[^'\\\n\r]*(?:{_ESCAPE}[^'\\\n\r]*)*'"  # (loops unrolled: faster)
+           rf"|\"[^\"\\\n\r]*(?:{_ESCAPE}[^\"\\\n\r]*)*\"")
+_IRI = (r"<[^<>\"{}|^`\\\x00-\x20]*"
+        r"(?:\\(?:u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8})[^<>\"{}|^`\\\x00-\x20]*)*>")  # UCHAR
+_WS = r"[ \t\r\n]"  # SPARQL's white space: not \s (U+00A0 or U+2028 are errors)
+_COMMENT = r"\#[^\n\r]*"
+_PN_LOCAL_ESC = r"\\[_~.\-!$&'()*+,;=/?\#@%]"
+
+_TOKEN = re.compile(rf"""
+    (?P<ws>{_WS}+)
+  | (?P<comment>{_COMMENT})
+  | (?P<string>{_STRING})
+  | (?P<iri>{_IRI})
+  | (?P<var>[?$][{_PN_CHARS_U}0-9][{_PN_CHARS_U}0-9\u00b7\u0300-\u036f\u203f-\u2040]*)
+  | (?P<pname>(?:[{_PN_CHARS_BASE}][{_PN_CHARS}.]*)?:(?:[{_PN_CHARS}.:%]|{_PN_LOCAL_ESC})*
+             |_:[{_PN_CHARS_U}0-9][{_PN_CHARS}.]*)
   | (?P<lang>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
   | (?P<word>[^\W\d]\w*)
   | (?P<other>.)
@@ -52,6 +72,49 @@ def _lex(text: str) -> tuple[Token, ...]:
     return tuple(Token(match.lastgroup or "other", match.group())
                  for match in _TOKEN.finditer(text)
                  if match.lastgroup not in ("ws", "comment"))
+
+
+#: what ``squeeze`` keeps whole (strings, IRIs, a backslash and the character it escapes),
+#: and white space with comments: ``br`` when it holds a line break. (The look-ahead skips
+#: every other character at once: as fast as the cache's key was without ``br``.)
+_SPANS = re.compile(rf"""
+    (?=['"<\\ \t\r\n\#])
+    (?: (?P<keep>{_STRING}|{_IRI}|\\.)
+      | (?P<br>[ \t]*(?:{_COMMENT})?[\r\n](?:{_WS}|{_COMMENT})*)
+      | (?:{_WS}|{_COMMENT})+ )
+""", re.VERBOSE | re.DOTALL)
+#: the start of an IRI, or of a less-than, with a "#" (or a quote) in it
+_HASHED_IRI = re.compile(r"<[^<>\"{}|^`\x00-\x20]*\#")
+_QUOTED_IRI = re.compile(r"<[^<>\"{}|^`\x00-\x20]*'")
+
+
+def squeeze(text: str) -> str:
+    """The text with comments dropped and each run of white space and comments made one
+    space; strings, IRIs and the escaped characters of prefixed names (``ex:a\\#b``) are
+    kept whole. Two texts squeeze alike only when the engine reads them alike (the result
+    cache's key, publisher.result_cache).
+
+    One reading is the engine's to choose: in ``?a<b#c>`` or ``'a'<'b>'`` a ``<`` may be
+    less-than, not an IRI, and then a ``#`` in it begins a comment, which ends at the line's
+    end, and a quote begins a string. So in a text with a ``#`` in an IRI a run that holds a
+    line break is made one line break (and a text that also has a long string is kept as it
+    is, as that line break could be in it), and a text with a quote in an IRI (rare) is kept
+    as it is."""
+    if "'" in text and _QUOTED_IRI.search(text):
+        return text
+    if _HASHED_IRI.search(text) is None:
+        return _SPANS.sub(_space, text).strip(" \t\r\n")
+    if "'''" in text or '"""' in text:
+        return text
+    return _SPANS.sub(_space_or_line, text).strip(" \t\r\n")
+
+
+def _space(match: re.Match[str]) -> str:
+    return match["keep"] or " "
+
+
+def _space_or_line(match: re.Match[str]) -> str:
+    return match["keep"] or ("\n" if match["br"] else " ")
 
 
 #: (check, short text) pairs ``memoised`` keeps, and how long a short text is
