@@ -80,8 +80,10 @@ class ParsedQuery:
         return {"default_graph": list(dataset.default), "named_graphs": list(dataset.named)}
 
 
-def analyse(text: str, max_length: int, graphs: Iterable[str]) -> ParsedQuery:
-    """Form, refusals and FROM clauses of a query text (protocol dataset not yet set)."""
+def analyse(text: str, max_length: int, graphs: Iterable[str], base: str = "") -> ParsedQuery:
+    """Form, refusals and FROM clauses of a query text (protocol dataset not yet set);
+    relative IRIs resolve against ``base``, the endpoint's IRI (as the engine resolves them:
+    lookup.engine_options), and the query's BASE."""
     if len(text) > max_length:
         raise QueryTooLong(f"The query is {len(text)} characters long; the limit is "
                            f"{max_length}.", limit=max_length)
@@ -97,22 +99,21 @@ def analyse(text: str, max_length: int, graphs: Iterable[str]) -> ParsedQuery:
                             "read-only.")
     if form is None:
         raise QuerySyntaxError("The query has no SELECT, ASK, CONSTRUCT or DESCRIBE.")
-    dataset = _from_clauses(toks)
+    dataset = _from_clauses(toks, base)
     _check_graphs([*dataset.default, *dataset.named], graphs, "FROM")
     return ParsedQuery(text, form, dataset)
 
 
-def _from_clauses(toks: Sequence[Token]) -> Dataset:
+def _from_clauses(toks: Sequence[Token], base: str) -> Dataset:
     prefixes: dict[str, str] = {}
-    base = ""
     default: list[str] = []
     named: list[str] = []
     for i, tok in enumerate(toks):
         word = tok.text.upper() if tok.kind == "word" else ""
         if word == "BASE" and i + 1 < len(toks) and toks[i + 1].kind == "iri":
-            base = urljoin(base, toks[i + 1].text[1:-1])
+            base = urljoin(base, _iri_text(toks[i + 1]))
         elif word == "PREFIX" and i + 2 < len(toks) and toks[i + 2].kind == "iri":
-            prefixes[toks[i + 1].text.rstrip(":")] = urljoin(base, toks[i + 2].text[1:-1])
+            prefixes[toks[i + 1].text.rstrip(":")] = urljoin(base, _iri_text(toks[i + 2]))
         elif word == "FROM" and i + 1 < len(toks):
             into, j = default, i + 1
             if toks[j].kind == "word" and toks[j].text.upper() == "NAMED" and j + 1 < len(toks):
@@ -121,9 +122,17 @@ def _from_clauses(toks: Sequence[Token]) -> Dataset:
     return Dataset(tuple(default), tuple(named))
 
 
+def _iri_text(tok: Token) -> str:
+    """An IRI token's IRI, its \\u escapes decoded as the engine decodes them."""
+    return _UCHAR.sub(lambda m: chr(int(m["short"] or m["long"], 16)), tok.text[1:-1])
+
+
+_UCHAR = re.compile(r"\\u(?P<short>[0-9A-Fa-f]{4})|\\U(?P<long>[0-9A-Fa-f]{8})")
+
+
 def _resolve(tok: Token, prefixes: dict[str, str], base: str) -> str:
     if tok.kind == "iri":
-        return urljoin(base, tok.text[1:-1]) if base else tok.text[1:-1]
+        return urljoin(base, _iri_text(tok)) if base else _iri_text(tok)
     if tok.kind == "pname" and not tok.text.startswith("_:"):
         prefix, _, local = tok.text.partition(":")
         if prefix in prefixes:
@@ -145,15 +154,24 @@ class QueryTooLong(PayloadTooLarge):
     slug = "query-too-long"
 
 
+class MissingQuery(BadRequest):
+    title = "Missing query"
+    slug = "missing-query"
+
+
 # -- the protocol --------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class ProtocolRequest:
     """What an HTTP request to /sparql asks for, before the query text is analysed."""
 
-    query: str | None           # None: no query (service description or query page)
+    query: str | None           # None: a GET without one (Service Description, query page)
     dataset: Dataset
-    format: str | None          # ?format= (or output=, results=), as given
+    #: the values of ?format= (and output=, results=), as given, each once: SPARQLWrapper
+    #: names one format twice (``format=tsv&format=text/tab-separated-values``); which
+    #: format they name, and whether they agree, depends on the query's form (json is JSON-LD
+    #: for a CONSTRUCT), so the route decides (routes/sparql.py, ``named_format``)
+    formats: tuple[str, ...] = ()
     params: tuple[tuple[str, str], ...] = ()
 
 
@@ -181,7 +199,7 @@ def read_request(method: str, url_params: Sequence[tuple[str, str]],
                 f"{media_type or 'without a Content-Type'}.")
     names = {name for name, _ in params}
     if names & UPDATE_PARAMS:
-        if method == "GET":
+        if method in ("GET", "HEAD"):
             raise MethodNotAllowed("SPARQL Update is never sent with GET, and this endpoint is "
                                    "read-only: it accepts no updates at all.",
                                    allow="GET, HEAD, POST, OPTIONS")
@@ -193,25 +211,32 @@ def read_request(method: str, url_params: Sequence[tuple[str, str]],
     queries = [value for name, value in params if name == "query"]
     if len(queries) > 1:
         raise BadRequest("Exactly one query parameter is allowed.")
-    formats = {value for name, value in params if name in FORMAT_PARAMS and value}
-    if len(formats) > 1:
-        raise BadRequest(f"Conflicting format parameters: {', '.join(sorted(formats))}.")
+    formats = tuple(dict.fromkeys(value for name, value in params
+                                  if name in FORMAT_PARAMS and value))
     dataset = Dataset(tuple(v for n, v in params if n == "default-graph-uri"),
                       tuple(v for n, v in params if n == "named-graph-uri"))
     for iri in (*dataset.default, *dataset.named):
         if not ABSOLUTE_IRI.fullmatch(iri):
             raise BadRequest(f"Not an absolute IRI: {iri!r}.")
     query = queries[0] if queries else None
+    if query is None and (method == "POST" or names & QUERY_PARAMS):
+        # only a GET without a query or a dataset is the Service Description (or the page)
+        raise MissingQuery("The request has no query parameter. Send the query as ?query= "
+                           "(GET), as the query field of a form or as an application/"
+                           "sparql-query body (POST); GET /sparql alone answers the Service "
+                           "Description.")
     if query is not None and not query.strip():
         raise BadRequest("The query is empty.")
-    return ProtocolRequest(query, dataset, next(iter(formats), None), tuple(params))
+    return ProtocolRequest(query, dataset, formats, tuple(params))
 
 
-def parse_query(request: ProtocolRequest, max_length: int, graphs: Iterable[str]) -> ParsedQuery:
-    """Analyse the request's query and attach the protocol dataset, checked against ours."""
+def parse_query(request: ProtocolRequest, max_length: int, graphs: Iterable[str],
+                base: str = "") -> ParsedQuery:
+    """Analyse the request's query and attach the protocol dataset, checked against ours;
+    ``base`` is the endpoint's IRI (``<base>sparql``), against which relative IRIs resolve."""
     assert request.query is not None
     graphs = tuple(graphs)
-    parsed = analyse(request.query, max_length, graphs)
+    parsed = analyse(request.query, max_length, graphs, base)
     _check_graphs([*request.dataset.default, *request.dataset.named], graphs,
                   "default-graph-uri/named-graph-uri")
     return ParsedQuery(parsed.text, parsed.form, parsed.from_query, request.dataset)

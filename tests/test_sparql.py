@@ -27,6 +27,7 @@ from publisher.named_queries import load_named_queries, read_named_query
 from publisher.negotiation import RDF_FORMATS, RESULT_FORMATS, choose_format
 from publisher.sparql import (
     Dataset,
+    MissingQuery,
     ProtocolRequest,
     QueryTooLong,
     analyse,
@@ -123,8 +124,23 @@ def test_syntax_error_position() -> None:
 
 def test_get() -> None:
     request = read_request("GET", [("query", "ASK {}"), ("format", "json")], None, b"")
-    assert request == ProtocolRequest("ASK {}", Dataset(), "json",
+    assert request == ProtocolRequest("ASK {}", Dataset(), ("json",),
                                       (("query", "ASK {}"), ("format", "json")))
+
+
+def test_format_values_are_kept_once_each_in_order() -> None:
+    """Which format they name is the route's to say (it depends on the query's form)."""
+    request = read_request("GET", [("query", "ASK {}"), ("format", "tsv"), ("output", "tsv"),
+                                   ("format", "text/tab-separated-values"), ("results", "")],
+                           None, b"")
+    assert request.formats == ("tsv", "text/tab-separated-values")
+
+
+@pytest.mark.parametrize("params", [[], [("format", "turtle")], [("lang", "en")]])
+def test_only_a_get_without_a_query_or_dataset_has_no_query(
+        params: list[tuple[str, str]]) -> None:
+    for method in ("GET", "HEAD"):
+        assert read_request(method, params, None, b"").query is None
 
 
 def test_form_post_merges_url_parameters() -> None:
@@ -154,8 +170,13 @@ def test_direct_post() -> None:
     ("POST", [("query", "ASK {}")], "application/sparql-query", b"ASK {}", BadRequest),
     ("GET", [("query", "ASK {}"), ("default-graph-uri", "not an iri")], None, b"", BadRequest),
     ("GET", [("query", "  ")], None, b"", BadRequest),
-    ("GET", [("query", "ASK {}"), ("format", "json"), ("output", "xml")], None, b"",
-     BadRequest),
+    ("POST", [], "application/x-www-form-urlencoded", b"", MissingQuery),
+    ("POST", [("default-graph-uri", GRAPHS[0])], "application/x-www-form-urlencoded", b"",
+     MissingQuery),
+    ("POST", [], "application/x-www-form-urlencoded", b"named-graph-uri=" + GRAPHS[0].encode(),
+     MissingQuery),
+    ("GET", [("default-graph-uri", GRAPHS[0])], None, b"", MissingQuery),
+    ("HEAD", [("named-graph-uri", GRAPHS[0])], None, b"", MissingQuery),
 ])
 def test_protocol_errors(method: str, params: list[tuple[str, str]], content_type: str | None,
                          body: bytes, error: type[Exception]) -> None:

@@ -74,13 +74,14 @@ def _check(state: Any, runtime: Any, get: bool, body: bytes, content_type: bytes
         else:
             protocol = sparql.read_request("POST", (), (content_type or b"").decode("latin-1"),
                                            body)
-        if protocol.query is None or protocol.format or route.wants_page(protocol, accept):
+        if protocol.query is None or protocol.formats or route.wants_page(protocol, accept):
             return None
         parsed = sparql.parse_query(protocol, settings.max_query_length,
-                                    route.graphs(state, runtime.store))
+                                    route.graphs(state, runtime.store),
+                                    route.endpoint_iri(settings))
         if parsed.results_kind != "results":
             return None
-        fmt = route.result_format(None, accept, parsed.results_kind)
+        fmt = route.result_format((), accept, parsed.results_kind)
         job = route.results_job(parsed, fmt, settings)
         key = route.result_key(runtime.store, job) if get else None
         return Prepared(job, fmt.content_type, key)

@@ -3,13 +3,14 @@
 GET ?query=, POST form and POST application/sparql-query are read by publisher.sparql, run
 by the worker pool (publisher.workers) under the deadline, and streamed in the negotiated
 format. GET /sparql without a query answers the Service Description (Turtle, JSON-LD, ...)
-or, for browsers, the query page; GET with a query and Accept text/html shows the result
+or, for browsers, the query page (any other request without a query is 400 missing-query:
+publisher.sparql.read_request); GET with a query and Accept text/html shows the result
 table on that page, so it works without JavaScript (the page: routes/sparql_page.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -40,7 +41,8 @@ router = APIRouter(tags=["SPARQL"])
 CACHE_CONTROL = "public, max-age=60"
 #: ?format= words other tools send, by query kind.
 FORMAT_ALIASES = {"rdf": {"json": "jsonld", "json-ld": "jsonld", "xml": "rdfxml",
-                          "rdf+xml": "rdfxml", "n3": "turtle", "ttl": "turtle", "nt": "ntriples"},
+                          "rdf+xml": "rdfxml", "n3": "turtle", "ttl": "turtle", "nt": "ntriples",
+                          "application/x-json+ld": "jsonld"},
                   "results": {"sparql-results+json": "json", "sparql-results+xml": "xml"}}
 #: request.state flag set by the door (routes/lookups.py) when it has tried to evaluate the
 #: query in the server itself; the worker pool then does not try again
@@ -93,15 +95,15 @@ async def endpoint(request: Request) -> Response:
     page = wants_page(protocol, accept)
     try:
         parsed = sparql.parse_query(protocol, settings.max_query_length,
-                                    graphs(request.app.state, store))
+                                    graphs(request.app.state, store), endpoint_iri(settings))
         if page:
             return await query_page(request, settings, store, pool, protocol.query, parsed)
     except HttpError as error:
         if page:
             return await query_page(request, settings, store, pool, protocol.query, None, error)
         raise
-    fmt = result_format(protocol.format, accept, parsed.results_kind)
-    return await _results(request, settings, store, pool, parsed, fmt, protocol.format)
+    fmt = result_format(protocol.formats, accept, parsed.results_kind)
+    return await _results(request, settings, store, pool, parsed, fmt, bool(protocol.formats))
 
 
 async def _body(request: Request, limit: int) -> bytes:
@@ -116,28 +118,59 @@ async def _body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
+def endpoint_iri(settings: Settings) -> str:
+    """The endpoint's own IRI, against which relative IRIs in a query resolve (Protocol
+    2.1.4; the engine is given the same: lookup.engine_options)."""
+    return settings.base + "sparql"
+
+
 def wants_page(protocol: sparql.ProtocolRequest, accept: str | None) -> bool:
-    if protocol.format:
-        return protocol.format == "html"
+    if protocol.formats:
+        return named_format(protocol.formats, (BY_NAME["html"],), {}, quiet=True) is not None
     offered = (*RESULT_FORMATS, *RDF_FORMATS, BY_NAME["html"])
     return choose_format(accept, offered).kind == "html"
 
 
-def result_format(token: str | None, accept: str | None, kind: str) -> Format:
+def result_format(tokens: Sequence[str], accept: str | None, kind: str) -> Format:
     offered = RESULT_FORMATS if kind == "results" else RDF_FORMATS
-    if token:
-        fmt = by_name_or_extension(FORMAT_ALIASES[kind].get(token.lower(), token), offered)
+    return (named_format(tokens, offered, FORMAT_ALIASES[kind], " for this query")
+            or choose_format(accept, offered))
+
+
+def named_format(tokens: Sequence[str], offered: tuple[Format, ...], aliases: dict[str, str],
+                 where: str = "", quiet: bool = False) -> Format | None:
+    """The format the ?format= values name, or None without any. Each value is a name, an
+    extension, a media type or a list of media types (the first one we know counts), and
+    they may name one format several times: SPARQLWrapper sends ``format=tsv&format=text/
+    tab-separated-values``, or ``format=json-ld&format=application/ld+json,application/
+    x-json+ld``. BadRequest for a value that names none of ``offered``, or for values that
+    name two formats (``quiet``: None instead)."""
+    found: list[Format] = []
+    for token in tokens:
+        fmt = next((f for item in token.split(",")
+                    if (f := _named(item.strip().lower(), offered, aliases)) is not None), None)
         if fmt is None:
-            raise BadRequest(f"Unknown format {token!r} for this query. Available: "
+            if quiet:
+                return None
+            raise BadRequest(f"Unknown format {token!r}{where}. Available: "
                              + ", ".join(f.name for f in offered))
-        return fmt
-    return choose_format(accept, offered)
+        if fmt not in found:
+            found.append(fmt)
+    if len(found) > 1:
+        if quiet:
+            return None
+        raise BadRequest(f"Conflicting format parameters: {', '.join(tokens)}.")
+    return found[0] if found else None
+
+
+def _named(token: str, offered: tuple[Format, ...], aliases: dict[str, str]) -> Format | None:
+    return by_name_or_extension(aliases.get(token, token), offered)
 
 
 async def _results(request: Request, settings: Settings, store: Store, pool: QueryExecutor,
-                   parsed: sparql.ParsedQuery, fmt: Format, token: str | None) -> Response:
+                   parsed: sparql.ParsedQuery, fmt: Format, named: bool) -> Response:
     headers = {"Vary": "Accept", "X-SPARQL-Max-Rows": str(settings.max_rows)}
-    if token:
+    if named:  # by ?format=: a file to save
         headers["Content-Disposition"] = f'inline; filename="result.{fmt.extension}"'
     failed: HttpError | None = getattr(request.state, FAILED, None)
     if failed is not None:
@@ -212,14 +245,8 @@ def _response(evaluation: QueryEvaluation, chunks: AsyncIterator[bytes], content
 
 async def _no_query(request: Request, protocol: sparql.ProtocolRequest, settings: Settings,
                     store: Store) -> Response:
-    token = protocol.format
-    if token:
-        fmt = by_name_or_extension(FORMAT_ALIASES["rdf"].get(token.lower(), token), SD_FORMATS)
-        if fmt is None:
-            raise BadRequest(f"Unknown format {token!r}. Available: "
-                             + ", ".join(f.name for f in SD_FORMATS))
-    else:
-        fmt = choose_format(request.headers.get("accept"), SD_FORMATS)
+    fmt = (named_format(protocol.formats, SD_FORMATS, FORMAT_ALIASES["rdf"])
+           or choose_format(request.headers.get("accept"), SD_FORMATS))
     if fmt.kind == "html":
         return await page_response(request, settings, "", None, None)
     counts = await run_in_threadpool(_graph_sizes, request, store)
