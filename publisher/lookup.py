@@ -250,9 +250,16 @@ def _native(found: ox.QuerySolutions, fmt: str, deadline: float) -> Answer | Non
     sink = _Capped(deadline)
     try:
         found.serialize(sink, results.NATIVE_FORMATS[fmt])  # type: ignore[arg-type]
+        body = _checked(bytes(sink.buffer), fmt)
     except Exception:  # noqa: BLE001  (_Over, or an error a worker will report again)
         return None
-    return Answer(False, bytes(sink.buffer), native=True)
+    return Answer(False, body, native=True)
+
+
+def _checked(body: bytes, fmt: str) -> bytes:
+    """pyoxigraph's answer in ``fmt``, XML as XML 1.0 carries it (``results.xml_checked``,
+    which raises NotInXml: a worker evaluates the query again and reports it)."""
+    return results.xml_checked(body) if fmt == "xml" else body
 
 
 def again(store: Store, query: str, fmt: str, options: dict[str, Any]) -> bytes | None:
@@ -268,7 +275,8 @@ def again(store: Store, query: str, fmt: str, options: dict[str, Any]) -> bytes 
     if not isinstance(found, ox.QuerySolutions):
         return None
     try:
-        return found.serialize(format=results.NATIVE_FORMATS[fmt])
+        body = found.serialize(format=results.NATIVE_FORMATS[fmt])
+        return _checked(body, fmt) if body is not None else None
     except Exception:  # noqa: BLE001  (as in _native)
         return None
 
@@ -292,12 +300,16 @@ def _counted(store: Store, query: str, options: dict[str, Any], found: ox.QueryS
     truncated = len(rows) > max_rows  # max_rows + 1 read: known to be cut, whatever follows
     if not truncated and not complete:
         return None
-    if not truncated and native:
-        # evaluated again, and written by pyoxigraph: faster than results.py for a few
-        # rows already (the same data; evaluate.run_job does the same)
-        body = store.query(query, **options).serialize(format=results.NATIVE_FORMATS[fmt])
-    else:
-        body = b"".join(results.solutions(names, rows[:max_rows], fmt))
+    try:
+        if not truncated and native:
+            # evaluated again, and written by pyoxigraph: faster than results.py for a few
+            # rows already (the same data; evaluate.run_job does the same)
+            body = _checked(store.query(query, **options).serialize(
+                format=results.NATIVE_FORMATS[fmt]), fmt)
+        else:
+            body = b"".join(results.solutions(names, rows[:max_rows], fmt))
+    except results.NotInXml:
+        return None  # the worker reports it, with its own words
     if max_bytes and len(body) > max_bytes:
         return None  # the worker reports the limit, with its own words
     return Answer(truncated, body)

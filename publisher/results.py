@@ -21,6 +21,9 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from publisher.errors import NotAcceptable
+from publisher.negotiation import BY_NAME
+
 XSD = "http://www.w3.org/2001/XMLSchema#"
 XSD_STRING = XSD + "string"
 RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
@@ -69,8 +72,66 @@ def _json(variables: Sequence[str], rows: Iterable[Any]) -> Iterator[bytes]:
 
 # -- XML -----------------------------------------------------------------------------------
 
+#: what XML 1.0 cannot carry at all, not even as a character reference
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+class NotInXml(NotAcceptable):
+    """A literal holds a character XML 1.0 cannot carry (U+0000-U+0008, U+000B, U+000C,
+    U+000E-U+001F, U+FFFE, U+FFFF): the answer is refused rather than written malformed or
+    with another value. (Raised in a worker, it keeps its status: evaluate.run_job.)"""
+    title = "Not representable in XML"
+    slug = "not-in-xml"
+
+
 def _xml_text(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _xml_unprintable(text: str) -> str:
+    """A literal's value with a control character (``_xml_term`` sends only those here:
+    ``isprintable`` passes nearly every value in one fast scan). A CR is written as a
+    reference, as a parser reads a raw one as LF; what XML cannot carry is NotInXml. (IRIs
+    and blank node ids hold no such character.)"""
+    found = _NOT_XML.search(text)
+    if found is not None:
+        raise NotInXml([BY_NAME[n].media_type for n in ("json", "csv", "tsv")],
+                       f"A literal in the answer holds the character U+{ord(found.group()):04X}"
+                       ", which XML 1.0 cannot carry; ask for SPARQL JSON, CSV or TSV.")
+    return _xml_text(text).replace("\r", "&#13;")
+
+
+#: the same in UTF-8, in pyoxigraph's own XML (no byte of a longer sequence is below 0x80)
+_NOT_XML_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]|\xef\xbf[\xbe\xbf]")
+
+
+def xml_checked(data: bytes) -> bytes:
+    """XML that pyoxigraph wrote (``NATIVE_FORMATS``), as ``_xml_unprintable`` writes it: a
+    raw CR as ``&#13;`` (pyoxigraph writes no line break of its own, so a CR is in a
+    literal), and NotInXml for a character XML cannot carry."""
+    found = _NOT_XML_BYTES.search(data)
+    if found is not None:
+        _xml_unprintable(found.group().decode("utf-8"))  # raises NotInXml, naming it
+    return data.replace(b"\r", b"&#13;") if b"\r" in data else data
+
+
+class XmlChecked:
+    """A file-like object for pyoxigraph's XML writer that passes what it writes on to
+    ``sink`` through ``xml_checked`` (U+FFFE and U+FFFF are three bytes, which two writes
+    may split: the last two bytes of each write are checked with the next)."""
+
+    def __init__(self, sink: Any) -> None:
+        self.sink, self.tail = sink, b""
+
+    def write(self, data: bytes) -> int:
+        if self.tail and _NOT_XML_BYTES.search(self.tail + data[:2]):
+            xml_checked(self.tail + data[:2])
+        self.tail = bytes(data[-2:])
+        self.sink.write(xml_checked(bytes(data)))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
 
 
 def _xml_attr(text: str) -> str:
@@ -83,12 +144,13 @@ def _xml_term(term: Any) -> str:
     if isinstance(term, ox.BlankNode):
         return f"<bnode>{_xml_text(term.value)}</bnode>"
     if isinstance(term, ox.Literal):
+        value = term.value
+        value = _xml_text(value) if value.isprintable() else _xml_unprintable(value)
         if term.language:
-            return f'<literal xml:lang="{_xml_attr(term.language)}">{_xml_text(term.value)}</literal>'
+            return f'<literal xml:lang="{_xml_attr(term.language)}">{value}</literal>'
         if term.datatype.value != XSD_STRING:
-            return (f'<literal datatype="{_xml_attr(term.datatype.value)}">'
-                    f"{_xml_text(term.value)}</literal>")
-        return f"<literal>{_xml_text(term.value)}</literal>"
+            return f'<literal datatype="{_xml_attr(term.datatype.value)}">{value}</literal>'
+        return f"<literal>{value}</literal>"
     if isinstance(term, ox.Triple):
         return (f"<triple><subject>{_xml_term(term.subject)}</subject>"
                 f"<predicate>{_xml_term(term.predicate)}</predicate>"

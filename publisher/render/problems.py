@@ -86,6 +86,12 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         "The request held only if the resource was unchanged (If-Match or "
         "If-Unmodified-Since), and it has changed, or it has a weak ETag, which If-Match "
         "never matches. Fetch the resource again.")),
+    "not-in-xml": ProblemType(406, (
+        "Svaret går inte att skriva i XML", "Not representable in XML"), (
+        "En literal i svaret innehåller ett tecken som XML 1.0 inte kan bära (ett "
+        "styrtecken, U+FFFE eller U+FFFF). Begär svaret som SPARQL JSON, CSV eller TSV.",
+        "A literal in the answer holds a character XML 1.0 cannot carry (a control "
+        "character, U+FFFE or U+FFFF). Ask for the answer as SPARQL JSON, CSV or TSV.")),
     "too-large": ProblemType(413, (
         "Begäran är för stor", "Request too large"), (
         "Begärans kropp är större än serverns gräns. Skicka en mindre kropp.",
