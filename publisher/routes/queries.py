@@ -66,6 +66,15 @@ def _annotation(param: Parameter) -> Any:
     return Annotated[kind, Query(**extra)]
 
 
+def _once_each(params: list[tuple[str, str]]) -> None:
+    """BadRequest for a parameter given more than once (``?year=1990&year=2000``): FastAPI
+    would take the last value, and the client could not tell which one was answered."""
+    names = [name for name, _ in params]
+    repeated = next((name for name in names if names.count(name) > 1), None)
+    if repeated is not None:
+        raise BadRequest(f"Exactly one {repeated} parameter is allowed.", parameter=repeated)
+
+
 def _endpoint(query: NamedQuery) -> Any:
     """A handler whose signature declares the query's parameters, for FastAPI to read."""
     declared = {p.name for p in query.parameters}
@@ -75,6 +84,7 @@ def _endpoint(query: NamedQuery) -> Any:
         if unknown:
             raise BadRequest(f"Unknown parameter(s): {', '.join(unknown)}. {query.name} takes "
                              + (", ".join(sorted(declared)) or "no parameters") + ".")
+        _once_each(request.query_params.multi_items())
         settings: Settings = request.app.state.settings
         pool: QueryExecutor = request.app.state.runtime.pool
         bound = query.substitutions({k: None if v is None else str(v)

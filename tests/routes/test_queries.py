@@ -180,6 +180,20 @@ def test_api_errors(api: TestClient) -> None:
     assert_problem(api.get("/api/queries/twin-cities", headers={"Accept": "text/turtle"}), 406)
 
 
+@pytest.mark.parametrize(("name", "params"), [
+    ("twinned-since", [("year", "1990"), ("year", "2000")]),
+    ("twinned-since", [("year", "1990"), ("year", "1990")]),
+    ("twin-cities", [("country", ID + "country/ee"), ("country", ID + "country/se")]),
+])
+def test_a_repeated_parameter_is_refused(api: TestClient, name: str,
+                                         params: list[tuple[str, str]]) -> None:
+    """Not the last value silently (the client could not tell which one was answered)."""
+    body = assert_problem(api.get(f"/api/queries/{name}", params=params), 400)
+    assert body["detail"] == f"Exactly one {params[0][0]} parameter is allowed."
+    assert body["parameter"] == params[0][0]
+    assert api.get(f"/api/queries/{name}", params=params[:1]).status_code == 200
+
+
 # -- real clients against a real server ----------------------------------------------------------
 
 #: The queries a client can send as they are (a required parameter is an API matter: sent as
