@@ -1,6 +1,7 @@
 """The request limits of every route: ``max_header_bytes`` of request target and headers
-(else 431) and ``max_request_body`` bytes of body (else 413); and a query string that is
-not UTF-8 is a 400 here, before any route (or error page) tries to decode it.
+(else 431; 414 for the target alone) and ``max_request_body`` bytes of body (else 413); a
+query string that is not UTF-8 is a 400 here, before any route (or error page) tries to
+decode it; and a body in a Content-Encoding (gzip, ...) is a 415, since no route decodes one.
 
 Headers: the server (publisher/http_server.py) already refuses a header block that keeps
 growing past ``max_header_bytes`` without ending; one that arrives whole is measured here.
@@ -22,6 +23,7 @@ from publisher.errors import (
     HeadersTooLarge,
     HttpError,
     PayloadTooLarge,
+    UnsupportedMediaType,
     UriTooLong,
 )
 from publisher.routes import problem_response
@@ -52,6 +54,10 @@ class RequestLimits:
             error = BadRequest("Content-Length must be one non-negative integer.")
         elif declared > self.limit:
             error = too_large(self.limit)
+        elif (coding := content_coding(scope)) is not None:
+            error = UnsupportedMediaType(
+                f"A request body in Content-Encoding {coding} is not accepted; send it as it "
+                "is (identity).")
         if error is not None:
             response = problem_response(Request(scope), error)
             response.headers["Connection"] = "close"  # the unread body stays unread
@@ -96,6 +102,17 @@ def target_size(scope: Scope) -> int:
 def head_size(scope: Scope) -> int:
     """Bytes of request target and header fields, as on the wire (give or take the CRLFs)."""
     return target_size(scope) + sum(len(k) + len(v) + 4 for k, v in scope.get("headers", ()))
+
+
+def content_coding(scope: Scope) -> str | None:
+    """The Content-Encoding of a request's body, when it is not identity: no route decodes
+    one, so such a body is refused (RFC 9110 §8.4.1: 415) rather than read as it is."""
+    for name, value in scope.get("headers", ()):
+        if name == b"content-encoding":
+            codings = [c.strip() for c in value.decode("latin-1").lower().split(",")]
+            if any(c and c != "identity" for c in codings):
+                return value.decode("latin-1")
+    return None
 
 
 def chunked(scope: Scope) -> bool:

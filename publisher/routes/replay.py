@@ -48,7 +48,8 @@ VARY_ON = (b"accept", b"accept-encoding", b"accept-language", b"origin", b"host"
 #: request headers that send a request down the full path: validators, ranges, credentials
 BYPASS = frozenset({b"if-none-match", b"if-modified-since", b"if-match", b"if-unmodified-since",
                     b"if-range", b"range", b"authorization", b"cookie",
-                    b"transfer-encoding"})  # a body of no declared length
+                    b"transfer-encoding",  # a body of no declared length
+                    b"content-encoding"})  # a body the full path refuses (routes/limits.py)
 _POSITION = {name: i for i, name in enumerate(VARY_ON)}
 _LENGTH_SEEN = 1 << len(VARY_ON)
 _TYPE_SEEN = _LENGTH_SEEN << 1

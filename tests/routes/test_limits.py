@@ -50,6 +50,18 @@ def test_a_long_url_is_414_and_counts_as_header_bytes(client: TestClient) -> Non
     assert_problem(client.get("/doc/" + "a" * 10_000, headers={"x-big": "a" * 8_000}), 431)
 
 
+@pytest.mark.parametrize("coding", ["gzip", "GZIP", "deflate", "identity, gzip"])
+def test_a_body_in_a_content_encoding_is_415(client: TestClient, coding: str) -> None:
+    """RFC 9110 §8.4.1: no route decodes a coded body, so it is refused, not read as it is
+    (a gzip body was read as a form)."""
+    form = {"query": "ASK { ?s ?p ?o }"}
+    body = assert_problem(client.post("/sparql", data=form,
+                                      headers={"Content-Encoding": coding}), 415)
+    assert coding in body["detail"]
+    assert client.post("/sparql", data=form,
+                       headers={"Content-Encoding": "identity"}).status_code == 200
+
+
 def test_a_non_utf8_query_string_is_400_even_for_error_pages(client: TestClient) -> None:
     response = client.get(b"/sparql?query=\xff".decode("latin-1"),
                           headers={"accept": "text/html"})
