@@ -12,9 +12,9 @@ import pyoxigraph as ox
 import pytest
 from fastapi.testclient import TestClient
 
+from publisher import lookup
 from publisher.app import create_app
 from publisher.config import Settings
-from publisher import lookup
 from publisher.results import NotInXml, XmlChecked, boolean, solutions
 from publisher.store import OxigraphStore
 from tests.support import assert_problem

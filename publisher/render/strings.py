@@ -101,12 +101,12 @@ UI: dict[str, tuple[str, str]] = {
     # the problem types' pages (render/problems.py)
     "problems_title": ("Felsvarens typer", "The kinds of error answer"),
     "problems_all": ("Alla typer av felsvar", "Every kind of error answer"),
-    "problems_rfc": ("Ett felsvar från webbplatsen eller SPARQL-slutpunkten är ett JSON-objekt "
-                     "enligt RFC 9457 (application/problem+json). Dess type är adressen till "
-                     "en av sidorna ovan.",
-                     "An error answer of the site or the SPARQL endpoint is a JSON object "
-                     "under RFC 9457 (application/problem+json). Its type is the address of "
-                     "one of the pages above."),
+    "problems_rfc": (("Ett felsvar från webbplatsen eller SPARQL-slutpunkten är ett "
+                      "JSON-objekt enligt RFC 9457 (application/problem+json). Dess type är "
+                      "adressen till en av sidorna ovan."),
+                     ("An error answer of the site or the SPARQL endpoint is a JSON object "
+                      "under RFC 9457 (application/problem+json). Its type is the address of "
+                      "one of the pages above.")),
 }
 
 LANGUAGE_NAMES: dict[str, tuple[str, str]] = {
