@@ -218,8 +218,11 @@ def run_job(store: OxigraphStore, job: Job, conn: Connection, buffer_rows: int,
             truncated, triples = bounded(iter(found), lambda: iter(evaluate()), job.max_rows,
                                          buffer_rows)
             sink.head = ("head", truncated)
+            target: Any = sink
+            if job.format == "rdfxml":  # what RDF/XML can carry (results.XmlChecked)
+                triples, target = results.xml_named(triples), results.XmlChecked(sink)
             # _Sink is duck-typed: it has the write() pyoxigraph calls
-            ox.serialize(triples, sink, RDF_FORMATS[job.format],  # type: ignore[arg-type]
+            ox.serialize(triples, target, RDF_FORMATS[job.format],
                          prefixes=rdf_prefixes(job.base) if job.base else None)
         sink.finish()
     except SyntaxError as exc:

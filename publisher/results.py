@@ -115,6 +115,26 @@ def xml_checked(data: bytes) -> bytes:
     return data.replace(b"\r", b"&#13;") if b"\r" in data else data
 
 
+#: the end of an IRI that RDF/XML can write as an element name: an XML name (NCName) that
+#: does not start with a digit, a dot or a hyphen
+_NCNAME_END = re.compile(r"[A-Za-z_\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d"
+                         r"\u037f-\u1fff\u200c\u200d\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff"
+                         r"\uf900-\ufdcf\ufdf0-\ufffd][\w.\-\u00b7\u0300-\u036f\u203f\u2040]*$")
+
+
+def xml_named(triples: Iterable[Any]) -> Iterator[Any]:
+    """``triples``, refusing (NotInXml) one whose predicate RDF/XML cannot write: it is an
+    element name, so the IRI must end in an XML name (``<http://x/1>`` does not; pyoxigraph
+    would write a malformed ``<oxprefix:>`` element)."""
+    for triple in triples:
+        if _NCNAME_END.search(triple.predicate.value) is None:
+            raise NotInXml([BY_NAME[n].media_type for n in ("turtle", "ntriples", "jsonld")],
+                           f"The predicate <{triple.predicate.value}> cannot be written in "
+                           "RDF/XML, which needs it to end in an XML name; ask for Turtle, "
+                           "N-Triples or JSON-LD.")
+        yield triple
+
+
 class XmlChecked:
     """A file-like object for pyoxigraph's XML writer that passes what it writes on to
     ``sink`` through ``xml_checked`` (U+FFFE and U+FFFF are three bytes, which two writes

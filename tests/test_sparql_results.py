@@ -10,6 +10,7 @@ from xml.dom import minidom
 
 import pyoxigraph as ox
 import pytest
+import rdflib
 from fastapi.testclient import TestClient
 
 from publisher import lookup
@@ -142,3 +143,29 @@ def test_a_control_character_is_a_clear_406(sparql: TestClient, method: str) -> 
     as_json = sparql.request(method, "/sparql", **kwargs)
     assert as_json.status_code == 200
     assert as_json.json()["results"]["bindings"][1]["x"]["value"] == "a\x01b"
+
+
+RDF_XML = {"Accept": "application/rdf+xml"}
+
+
+def test_rdf_xml_of_a_construct_is_xml_or_a_clear_406(sparql: TestClient) -> None:
+    """A CONSTRUCT in RDF/XML: a CR in a literal arrives as a CR; a control character, or
+    a predicate RDF/XML cannot name (pyoxigraph wrote ``<oxprefix:>`` for it), is a 406
+    with the formats that can carry it."""
+    cr = 'CONSTRUCT { <http://x/s> <http://x/p> "a\\rb" } WHERE {}'
+    answer = sparql.post("/sparql", data={"query": cr}, headers=RDF_XML)
+    assert answer.status_code == 200 and b"\r" not in answer.content
+    parsed = rdflib.Graph().parse(data=answer.content, format="xml")
+    assert [str(o) for o in parsed.objects()] == ["a\rb"]
+    for query, said in [('CONSTRUCT { <http://x/s> <http://x/1> "v" } WHERE {}', "<http://x/1>"),
+                        ('CONSTRUCT { <http://x/s> <http://x/p> "a\\u0001b" } WHERE {}',
+                         "U+0001")]:
+        body = assert_problem(sparql.post("/sparql", data={"query": query}, headers=RDF_XML),
+                              406)
+        assert body["type"].endswith("/not-in-xml") and said in body["detail"]
+        assert sparql.post("/sparql", data={"query": query},
+                           headers={"Accept": "text/turtle"}).status_code == 200
+    plain = sparql.post("/sparql", data={"query": "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o } "
+                                                  "LIMIT 5"}, headers=RDF_XML)
+    assert plain.status_code == 200
+    assert len(rdflib.Graph().parse(data=plain.content, format="xml")) == 5

@@ -86,16 +86,20 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         ("The request held only if the resource was unchanged (If-Match or "
          "If-Unmodified-Since), and it has changed, or it has a weak ETag, which If-Match "
          "never matches. Fetch the resource again."))),
-    "not-in-xml": ProblemType(406, (
-        "Svaret går inte att skriva i XML", "Not representable in XML"), (
-        ("En literal i svaret innehåller ett tecken som XML 1.0 inte kan bära (ett "
-         "styrtecken, U+FFFE eller U+FFFF). Begär svaret som SPARQL JSON, CSV eller TSV."),
-        ("A literal in the answer holds a character XML 1.0 cannot carry (a control "
-         "character, U+FFFE or U+FFFF). Ask for the answer as SPARQL JSON, CSV or TSV."))),
+    "not-in-xml": ProblemType(
+        406, ("Svaret går inte att skriva i XML", "Not representable in XML"),
+        (("En literal i svaret innehåller ett tecken som XML 1.0 inte kan bära (ett "
+          "styrtecken, U+FFFE eller U+FFFF), eller så har en graf ett predikat som RDF/XML "
+          "inte kan namnge (dess IRI slutar inte på ett XML-namn). Begär svaret i ett annat "
+          "format: SPARQL JSON, CSV eller TSV, eller Turtle, N-Triples eller JSON-LD."),
+         ("A literal in the answer holds a character XML 1.0 cannot carry (a control "
+          "character, U+FFFE or U+FFFF), or a graph has a predicate RDF/XML cannot name (its "
+          "IRI does not end in an XML name). Ask for another format: SPARQL JSON, CSV or "
+          "TSV, or Turtle, N-Triples or JSON-LD."))),
     "too-large": ProblemType(413, (
         "Begäran är för stor", "Request too large"), (
-         "Begärans kropp är större än serverns gräns. Skicka en mindre kropp.",
-         "The request's body is larger than the server's limit. Send a smaller one.")),
+        "Begärans kropp är större än serverns gräns. Skicka en mindre kropp.",
+        "The request's body is larger than the server's limit. Send a smaller one.")),
     "uri-too-long": ProblemType(414, (
         "Adressen är för lång", "URI too long"), (
         ("Begärans adress är längre än serverns gräns. En lång SPARQL-fråga skickas med POST "
