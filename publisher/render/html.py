@@ -193,7 +193,7 @@ def _embedded(org: Description, store: Store, settings: Settings) -> dict[str, D
 def problem_page(slug: str | None, lang: str, settings: Settings) -> str:
     """The page documenting one problem type (``slug``), or listing them all (None); an
     unknown slug is ResourceNotFound."""
-    from publisher.render.problems import PROBLEM_TYPES  # noqa: PLC0415
+    from publisher.render.problems import PROBLEM_TYPES
 
     problem = PROBLEM_TYPES.get(slug) if slug is not None else None
     if slug is not None and problem is None:
