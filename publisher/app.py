@@ -4,17 +4,13 @@ the one error handler are installed here. Nothing heavy happens at import."""
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.cors import CORSMiddleware
-from starlette.routing import compile_path
 
 from publisher import __version__
 from publisher.catalog import discovery_links
@@ -28,7 +24,17 @@ from publisher.errors import (
 )
 from publisher.metrics import Metrics
 from publisher.reload import Reloader
-from publisher.routes import catalog, ops, problem_response, queries, resources, site, sparql
+from publisher.routes import (
+    ALL_METHODS,
+    allowed_methods,
+    catalog,
+    ops,
+    problem_response,
+    queries,
+    resources,
+    site,
+    sparql,
+)
 from publisher.routes.front import Publisher
 from publisher.routes.limits import RequestLimits
 from publisher.routes.middleware import (
@@ -36,6 +42,7 @@ from publisher.routes.middleware import (
     GZipWhenAsked,
     HeadAsGet,
     OneLinePerField,
+    PathCORS,
     ResponseHeaders,
 )
 from publisher.routes.ops import Observe, ServingState
@@ -97,9 +104,9 @@ def _install_middlewares(app: FastAPI, settings: Settings) -> None:
                        max_headers=settings.max_header_bytes)  # (routes/limits.py)
     app.add_middleware(GZipWhenAsked, minimum_size=GZIP_MINIMUM)
     app.add_middleware(
-        CORSMiddleware,
+        PathCORS,
         allow_origins=["*"],
-        allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
+        allow_methods=ALL_METHODS.split(", "),  # narrowed to the path's by PathCORS
         allow_headers=["*"],
         expose_headers=["ETag", "Link", "Content-Location", "Last-Modified", "Vary",
                         "X-SPARQL-Truncated", "X-SPARQL-Max-Rows", "Retry-After"],
@@ -126,26 +133,6 @@ async def unexpected(request: Request, exc: Exception) -> Response:
     """The answer to an error nothing else words: a 500 that says nothing internal."""
     log.error("unexpected error on %s", request.url.path, exc_info=exc)
     return problem_response(request, PublisherError("The server could not answer."))
-
-
-ALL_METHODS = "GET, HEAD, POST, OPTIONS"
-
-
-def allowed_methods(request: Request) -> str:
-    """The Allow header of the request's path: the methods of every route whose path it
-    is (GET routes answer HEAD too, through HeadAsGet), and OPTIONS."""
-    table: list[tuple[re.Pattern[str], frozenset[str]]] | None = getattr(
-        request.app.state, "allow_table", None)
-    if table is None:  # the routes' paths as Starlette matches them, once
-        table = [(compile_path(route.path)[0], frozenset(route.methods or ()))
-                 for route in iter_route_contexts(request.app.router.routes)
-                 if route.path]
-        request.app.state.allow_table = table
-    path = request.scope["path"]
-    methods = {"OPTIONS"}.union(*(found for pattern, found in table if pattern.match(path)))
-    if "GET" in methods:
-        methods.add("HEAD")
-    return ", ".join(m for m in ("GET", "HEAD", "POST", "OPTIONS") if m in methods)
 
 
 def _install_error_handlers(app: FastAPI) -> None:

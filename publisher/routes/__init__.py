@@ -4,12 +4,15 @@ response, conditional-request handling and the standard headers of a representat
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from email.utils import formatdate, parsedate_to_datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
+from fastapi.routing import iter_route_contexts
+from starlette.routing import compile_path
 
 from publisher.config import Settings
 from publisher.documents import Documents
@@ -108,3 +111,23 @@ def _date(value: str | None) -> float | None:
         return parsedate_to_datetime(value).timestamp()
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
+
+
+ALL_METHODS = "GET, HEAD, POST, OPTIONS"
+
+
+def allowed_methods(request: Request) -> str:
+    """The Allow header of the request's path: the methods of every route whose path it
+    is (GET routes answer HEAD too, through HeadAsGet), and OPTIONS."""
+    table: list[tuple[re.Pattern[str], frozenset[str]]] | None = getattr(
+        request.app.state, "allow_table", None)
+    if table is None:  # the routes' paths as Starlette matches them, once
+        table = [(compile_path(route.path)[0], frozenset(route.methods or ()))
+                 for route in iter_route_contexts(request.app.router.routes)
+                 if route.path]
+        request.app.state.allow_table = table
+    path = request.scope["path"]
+    methods = {"OPTIONS"}.union(*(found for pattern, found in table if pattern.match(path)))
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(m for m in ("GET", "HEAD", "POST", "OPTIONS") if m in methods)

@@ -23,11 +23,15 @@ import re
 import uuid
 from typing import Any
 
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipResponder
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from publisher.negotiation import takes_gzip
+from publisher.routes import allowed_methods
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
@@ -169,6 +173,31 @@ def _one_line_each(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, byte
             values[name].append(value)
     return [(name, b", ".join(values[name]) if name in values else value)
             for name, value in joined]
+
+
+class PathCORS(CORSMiddleware):
+    """Starlette's CORS, whose preflight names the methods of the path it asks about (those
+    ``Allow`` lists: ``routes.allowed_methods``) rather than one list for every path, and
+    refuses one the path does not take (a preflight for POST on a document said yes, and
+    the POST then got 405)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "OPTIONS":
+            headers = Headers(scope=scope)
+            if "origin" in headers and "access-control-request-method" in headers:
+                response = self.preflight_response(request_headers=headers)
+                allowed = allowed_methods(Request(scope))
+                if allowed != "OPTIONS":  # (a path of no route: its request gets the 404)
+                    response.headers["Access-Control-Allow-Methods"] = allowed
+                    if response.status_code == 200 and headers[
+                            "access-control-request-method"] not in allowed.split(", "):
+                        kept = {name: value for name, value in response.headers.items()
+                                if name not in ("content-length", "content-type")}
+                        response = PlainTextResponse("Disallowed CORS method",
+                                                     status_code=400, headers=kept)
+                await response(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
 
 
 class GZipWhenAsked:

@@ -215,6 +215,22 @@ def _vary(response: httpx.Response) -> list[str]:
     return [name.strip().lower() for name in response.headers.get("vary", "").split(",")]
 
 
+@pytest.mark.parametrize(("path", "method", "status", "allow"), [
+    ("/doc/place/alpha", "GET", 200, "GET, HEAD, OPTIONS"),
+    ("/doc/place/alpha", "POST", 400, "GET, HEAD, OPTIONS"),
+    ("/sparql", "POST", 200, "GET, HEAD, POST, OPTIONS"),
+    ("/nothing/here", "GET", 200, "GET, HEAD, POST, OPTIONS")])  # its GET gets the 404
+def test_a_preflight_names_the_methods_of_its_path(mini: TestClient, path: str, method: str,
+                                                   status: int, allow: str) -> None:
+    preflight = mini.options(path, headers={
+        "Origin": "https://example.org", "Access-Control-Request-Method": method,
+        "Access-Control-Request-Headers": "Accept"})
+    assert preflight.status_code == status, preflight.text
+    assert preflight.headers["access-control-allow-methods"] == allow
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    assert int(preflight.headers["content-length"]) == len(preflight.content)
+
+
 @pytest.mark.parametrize(("codings", "gzipped"), [
     ("gzip", True), ("GZIP", True), ("br, Gzip", True), ("gzip;q=0.5, br", True),
     ("*", True), ("x-gzip", True), ("gzip;q=0", False), ("gzip;q=0, identity", False),
