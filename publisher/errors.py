@@ -17,6 +17,7 @@
         ├── UriTooLong                  414  the request target alone over the limit
         ├── HeadersTooLarge             431  request line and headers over the limit
         ├── UnsupportedMediaType        415
+        ├── MethodNotImplemented        501  a method the server does not know
         └── ServiceUnavailable          503  with Retry-After
             └── QueryTimeout            503  the query ran past its deadline
 
@@ -166,6 +167,12 @@ class UnsupportedMediaType(HttpError):
     status = 415
     title = "Unsupported media type"
     slug = "unsupported-media-type"
+
+
+class MethodNotImplemented(HttpError):
+    status = 501
+    title = "Not implemented"
+    slug = "not-implemented"
 
 
 class ServiceUnavailable(HttpError):

@@ -52,6 +52,28 @@ def _closed(sock: socket.socket) -> bool:
         return True
 
 
+@pytest.mark.parametrize(("request_line", "status", "detail"), [
+    (b"FOO /healthz HTTP/1.1\r\nHost: x\r\n\r\n", b"501 Not Implemented", "method"),
+    (b"GET /healthz HTTP/1.1\r\nX-No-Host: 1\r\n\r\n", b"400 Bad Request", "Host"),
+    (b"GET /healthz HTTP/1.1 extra\r\nHost: x\r\n\r\n", b"400 Bad Request", "HTTP/1.1")])
+def test_what_the_parser_refuses_is_a_problem_and_a_close(
+        connection: socket.socket, request_line: bytes, status: bytes, detail: str) -> None:
+    """RFC 9110 §9.1 (an unknown method is 501) and RFC 9112 §3.2 (an HTTP/1.1 request
+    without Host is 400): answered by the server as problem+json, before any app."""
+    connection.sendall(request_line)
+    (line, body), = _responses(connection, 1)
+    assert line == b"HTTP/1.1 " + status
+    problem = json.loads(body)
+    assert problem["status"] == int(status[:3]) and detail in problem["detail"]
+    assert _closed(connection)
+
+
+def test_http_1_0_needs_no_host(connection: socket.socket) -> None:
+    connection.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
+    (line, _), = _responses(connection, 1)
+    assert line == b"HTTP/1.1 200 OK"
+
+
 def test_a_head_that_keeps_growing_is_refused_with_431_and_closed(
         server: Server, connection: socket.socket) -> None:
     connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")

@@ -120,6 +120,12 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         ("The request's body has a Content-Type (or character encoding) the address does not "
          "take. The SPARQL endpoint takes application/x-www-form-urlencoded and "
          "application/sparql-query in UTF-8."))),
+    "not-implemented": ProblemType(
+        501, ("Metoden finns inte", "Not implemented"),
+        (("Servern känner inte till begärans HTTP-metod. Den svarar på GET, HEAD, POST och "
+          "OPTIONS."),
+         ("The server does not know the request's HTTP method. It answers GET, HEAD, POST "
+          "and OPTIONS."))),
     "unavailable": ProblemType(503, (
         "Tjänsten är inte tillgänglig just nu", "Service unavailable"), (
         ("Servern kan inte svara just nu: alla frågeprocesser är upptagna, svaret blev större "
