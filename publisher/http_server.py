@@ -267,7 +267,7 @@ class BoundedHttpTools(HttpToolsProtocol):
         self._write_problem(error)
         self.transport.close()
 
-    def _write_problem(self, error: HttpError, *closing: bytes) -> None:
+    def _write_problem(self, error: HttpError) -> None:
         """The whole answer to a request the app never sees: the server's default headers,
         problem+json, ``Connection: close``."""
         settings = getattr(getattr(self.app, "state", None), "settings", None)
