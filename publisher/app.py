@@ -26,6 +26,7 @@ from publisher.metrics import Metrics
 from publisher.reload import Reloader
 from publisher.routes import (
     ALL_METHODS,
+    METHODS,
     allowed_methods,
     catalog,
     ops,
@@ -106,7 +107,7 @@ def _install_middlewares(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(
         PathCORS,
         allow_origins=["*"],
-        allow_methods=ALL_METHODS.split(", "),  # narrowed to the path's by PathCORS
+        allow_methods=METHODS,  # narrowed to the path's by PathCORS
         allow_headers=["*"],
         expose_headers=["ETag", "Link", "Content-Location", "Last-Modified", "Vary",
                         "X-SPARQL-Truncated", "X-SPARQL-Max-Rows", "Retry-After"],

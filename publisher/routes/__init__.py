@@ -80,6 +80,11 @@ def http_date(timestamp: float) -> str:
     return formatdate(timestamp, usegmt=True)
 
 
+#: the request headers ``not_modified`` reads: a request with one is answered by its route
+CONDITIONALS = frozenset({b"if-none-match", b"if-modified-since", b"if-match",
+                          b"if-unmodified-since"})
+
+
 def not_modified(request: Request, etag: str, modified: float) -> bool:
     """Whether the answer is 304 Not Modified; raises PreconditionFailed (412) when
     If-Match or If-Unmodified-Since fails. RFC 9110 §13.2.2: If-Match (strong comparison,
@@ -113,7 +118,9 @@ def _date(value: str | None) -> float | None:
         return None
 
 
-ALL_METHODS = "GET, HEAD, POST, OPTIONS"
+#: the methods the routes answer, in the order Allow lists them
+METHODS = ("GET", "HEAD", "POST", "OPTIONS")
+ALL_METHODS = ", ".join(METHODS)
 
 
 def allowed_methods(request: Request) -> str:
@@ -130,4 +137,4 @@ def allowed_methods(request: Request) -> str:
     methods = {"OPTIONS"}.union(*(found for pattern, found in table if pattern.match(path)))
     if "GET" in methods:
         methods.add("HEAD")
-    return ", ".join(m for m in ("GET", "HEAD", "POST", "OPTIONS") if m in methods)
+    return ", ".join(m for m in METHODS if m in methods)

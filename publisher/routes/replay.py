@@ -39,6 +39,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from publisher import logs
 from publisher.result_cache import Recorded, ResponseCache
+from publisher.routes import CONDITIONALS
 from publisher.routes.limits import declared_length
 from publisher.routes.middleware import request_id
 from publisher.routes.ops import access_fields, route_template
@@ -46,10 +47,10 @@ from publisher.routes.ops import access_fields, route_template
 #: request headers a representation may depend on (negotiation, gzip, CORS, language)
 VARY_ON = (b"accept", b"accept-encoding", b"accept-language", b"origin", b"host")
 #: request headers that send a request down the full path: validators, ranges, credentials
-BYPASS = frozenset({b"if-none-match", b"if-modified-since", b"if-match", b"if-unmodified-since",
-                    b"if-range", b"range", b"authorization", b"cookie",
-                    b"transfer-encoding",  # a body of no declared length
-                    b"content-encoding"})  # a body the full path refuses (routes/limits.py)
+BYPASS = CONDITIONALS | frozenset({
+    b"if-range", b"range", b"authorization", b"cookie",
+    b"transfer-encoding",  # a body of no declared length
+    b"content-encoding"})  # a body the full path refuses (routes/limits.py)
 _POSITION = {name: i for i, name in enumerate(VARY_ON)}
 _LENGTH_SEEN = 1 << len(VARY_ON)
 _TYPE_SEEN = _LENGTH_SEEN << 1

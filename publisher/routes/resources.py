@@ -21,7 +21,7 @@ from publisher.negotiation import BY_EXTENSION, DOCUMENT_FORMATS, by_name_or_ext
 from publisher.render import html
 from publisher.render.rdf import CONTEXT_PATH, context_bytes
 from publisher.config import Settings
-from publisher.routes import SettingsDep, StoreDep, http_date, not_modified
+from publisher.routes import CONDITIONALS, SettingsDep, StoreDep, http_date, not_modified
 from publisher.store import Store
 
 router = APIRouter(tags=["Linked Data"])
@@ -135,12 +135,8 @@ _RAW_HEADERS: dict[tuple[object, ...], list[tuple[bytes, bytes]]] = {}
 _RAW_HEADERS_MAX = 50_000
 
 
-_VALIDATORS = frozenset({b"if-none-match", b"if-modified-since", b"if-match",
-                         b"if-unmodified-since"})
-
-
 def _conditional(request: Request) -> bool:
-    return any(name in _VALIDATORS for name, _ in request.scope["headers"])
+    return any(name in CONDITIONALS for name, _ in request.scope["headers"])
 
 
 class _Ready(Response):
