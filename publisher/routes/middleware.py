@@ -216,8 +216,9 @@ class GZipWhenAsked:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        codings = b",".join(value for name, value in scope["headers"]
-                            if name == b"accept-encoding")
+        # one line at most: OneLinePerField, outside, has joined repeated ones
+        codings = next((value for name, value in scope["headers"]
+                        if name == b"accept-encoding"), None)
         varied = _varies_on_encoding(send)
         if takes_gzip(codings):
             await GZipResponder(self.app, self.minimum_size)(scope, receive, varied)
