@@ -172,11 +172,6 @@ class _Rest:
         pass
 
 
-def _checked(sink: Any, fmt: str) -> Any:
-    """``sink`` for pyoxigraph's writer of ``fmt``: XML through ``results.XmlChecked``."""
-    return results.XmlChecked(sink) if fmt == "xml" else sink
-
-
 def _send_rest(found: ox.QuerySolutions, names: list[str], columns: list[str], job: Job,
                sink: _Sink) -> None:
     """The rows after the first ``job.skip`` and the format's tail (lookup.begin_here)."""
@@ -186,7 +181,7 @@ def _send_rest(found: ox.QuerySolutions, names: list[str], columns: list[str], j
     sink.first_chunk = NATIVE_WRITE_BYTES  # the server is already sending: no first wait
     if job.format in results.NATIVE_FORMATS and names == columns:
         # _Rest is duck-typed: it has the write() pyoxigraph calls
-        found.serialize(_checked(_Rest(sink, job.format), job.format),  # type: ignore[arg-type]
+        found.serialize(results.native_writer(_Rest(sink, job.format), job.format),
                         results.NATIVE_FORMATS[job.format])
         return
     pieces = results.solutions(names, found, job.format)
@@ -251,7 +246,7 @@ def _send_solutions(found: ox.QuerySolutions, evaluate: Callable[[], Any], job: 
         if streams:  # sent from pyoxigraph's first write; a small answer is one shorter
             sink.first_chunk = NATIVE_WRITE_BYTES  # write, so still one message
         # _Sink is duck-typed: it has the write() pyoxigraph calls
-        found.serialize(_checked(sink, job.format),  # type: ignore[arg-type]
+        found.serialize(results.native_writer(sink, job.format),  # type: ignore[arg-type]
                         results.NATIVE_FORMATS[job.format])
         return
     if limited:  # a SELECT's LIMIT counts rows: within max_rows, no second pass

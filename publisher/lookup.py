@@ -250,16 +250,11 @@ def _native(found: ox.QuerySolutions, fmt: str, deadline: float) -> Answer | Non
     sink = _Capped(deadline)
     try:
         found.serialize(sink, results.NATIVE_FORMATS[fmt])  # type: ignore[arg-type]
-        body = _checked(bytes(sink.buffer), fmt)
+        body = results.native_checked(bytes(sink.buffer), fmt)
     except Exception:  # noqa: BLE001  (_Over, or an error a worker will report again)
         return None
     return Answer(False, body, native=True)
 
-
-def _checked(body: bytes, fmt: str) -> bytes:
-    """pyoxigraph's answer in ``fmt``, XML as XML 1.0 carries it (``results.xml_checked``,
-    which raises NotInXml: a worker evaluates the query again and reports it)."""
-    return results.xml_checked(body) if fmt == "xml" else body
 
 
 def again(store: Store, query: str, fmt: str, options: dict[str, Any]) -> bytes | None:
@@ -276,7 +271,7 @@ def again(store: Store, query: str, fmt: str, options: dict[str, Any]) -> bytes 
         return None
     try:
         body = found.serialize(format=results.NATIVE_FORMATS[fmt])
-        return _checked(body, fmt) if body is not None else None
+        return results.native_checked(body, fmt) if body is not None else None
     except Exception:  # noqa: BLE001  (as in _native)
         return None
 
@@ -304,7 +299,7 @@ def _counted(store: Store, query: str, options: dict[str, Any], found: ox.QueryS
         if not truncated and native:
             # evaluated again, and written by pyoxigraph: faster than results.py for a few
             # rows already (the same data; evaluate.run_job does the same)
-            body = _checked(store.query(query, **options).serialize(
+            body = results.native_checked(store.query(query, **options).serialize(
                 format=results.NATIVE_FORMATS[fmt]), fmt)
         else:
             body = b"".join(results.solutions(names, rows[:max_rows], fmt))

@@ -135,6 +135,16 @@ def xml_named(triples: Iterable[Any]) -> Iterator[Any]:
         yield triple
 
 
+def native_checked(body: bytes, fmt: str) -> bytes:
+    """What pyoxigraph wrote in ``fmt`` (``NATIVE_FORMATS``), XML through ``xml_checked``."""
+    return xml_checked(body) if fmt == "xml" else body
+
+
+def native_writer(sink: Any, fmt: str) -> Any:
+    """``sink`` for pyoxigraph's writer of ``fmt``, XML through ``XmlChecked``."""
+    return XmlChecked(sink) if fmt == "xml" else sink
+
+
 class XmlChecked:
     """A file-like object for pyoxigraph's XML writer that passes what it writes on to
     ``sink`` through ``xml_checked`` (U+FFFE and U+FFFF are three bytes, which two writes
