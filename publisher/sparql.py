@@ -43,6 +43,8 @@ UPDATE_PARAMS = frozenset({"update", "using-graph-uri", "using-named-graph-uri"}
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 QUERY_MEDIA_TYPE = "application/sparql-query"
 UPDATE_MEDIA_TYPE = "application/sparql-update"
+#: levels of nesting a query may have (_check_nesting)
+MAX_NESTING = 256
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ def analyse(text: str, max_length: int, graphs: Iterable[str], base: str = "") -
         raise QueryTooLong(f"The query is {len(text)} characters long; the limit is "
                            f"{max_length}.", limit=max_length)
     toks = tokens(text)
+    _check_nesting(text, toks)
     words = [t.text.upper() for t in toks if t.kind == "word"]
     if "SERVICE" in words:
         raise QueryRefused("SERVICE (federated query) is not allowed: this endpoint never "
@@ -102,6 +105,33 @@ def analyse(text: str, max_length: int, graphs: Iterable[str], base: str = "") -
     dataset = _from_clauses(toks, base)
     _check_graphs([*dataset.default, *dataset.named], graphs, "FROM")
     return ParsedQuery(text, form, dataset)
+
+
+def _check_nesting(text: str, toks: Sequence[Token]) -> None:
+    """Refuse a query nested deeper than ``MAX_NESTING``: brackets, braces and parentheses
+    in one another, and a run of ``!`` (each a level of the engine's recursive parser). A
+    query nested some 2,000 braces deep overflows the parser's stack and kills the process
+    that evaluates it; real queries nest a few dozen levels at most."""
+    if sum(map(text.count, "({[!")) <= MAX_NESTING:
+        return  # cannot be deeper than that: the common case, counted in C
+    depth = bangs = 0
+    for tok in toks:
+        if tok.kind != "other":
+            bangs = 0
+            continue
+        if tok.text == "!":
+            bangs += 1
+        else:
+            bangs = 0
+            if tok.text in "({[":
+                depth += 1
+            elif tok.text in ")}]":
+                depth -= 1
+        if depth + bangs > MAX_NESTING:
+            raise QueryRefused(f"The query is nested more than {MAX_NESTING} levels deep "
+                               "(brackets, braces, parentheses or negations inside one "
+                               "another); this endpoint evaluates queries up to that depth.",
+                               limit=MAX_NESTING)
 
 
 def _from_clauses(toks: Sequence[Token], base: str) -> Dataset:

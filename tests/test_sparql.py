@@ -29,6 +29,7 @@ from publisher.sparql import (
     Dataset,
     MissingQuery,
     ProtocolRequest,
+    MAX_NESTING,
     QueryTooLong,
     analyse,
     parse_query,
@@ -79,6 +80,33 @@ def test_keywords_inside_strings_iris_comments_and_names_are_not_refused(text: s
 def test_service_is_refused(text: str) -> None:
     with pytest.raises(QueryRefused, match="SERVICE"):
         analyse(text, 10_000, GRAPHS)
+
+
+@pytest.mark.parametrize("text", [
+    "SELECT * WHERE { FILTER(" + "(" * 9000 + "1" + ")" * 9000 + ") }",
+    "SELECT * WHERE " + "{" * (MAX_NESTING + 1) + "}" * (MAX_NESTING + 1),
+    "SELECT * WHERE { FILTER(" + "!" * 19000 + "true) }",
+    "SELECT * WHERE { FILTER(" + "(" * 200 + "!" * 100 + "true" + ")" * 200 + ") }",
+    "SELECT * WHERE { " + "{ SELECT * WHERE " * 300 + "{}" + " }" * 300 + " }",
+    "SELECT * WHERE { ?s " + "(" * 14000 + "<p>" + ")" * 14000 + " ?o }",
+], ids=["parentheses", "braces", "negations", "both", "subqueries", "path"])
+def test_queries_nested_too_deep_for_the_parser_are_refused(text: str) -> None:
+    """Each of these, a few thousand levels deep, overflowed the engine's recursive parser
+    and killed the worker that evaluated it."""
+    with pytest.raises(QueryRefused, match=f"more than {MAX_NESTING} levels") as refused:
+        analyse(text, 10**6, GRAPHS)
+    assert refused.value.extra == {"limit": MAX_NESTING}
+
+
+@pytest.mark.parametrize("text", [
+    "SELECT * WHERE " + "{" * MAX_NESTING + "}" * MAX_NESTING,
+    "SELECT * WHERE { FILTER(" + "!" * (MAX_NESTING - 2) + "true) }",
+    "SELECT * WHERE { " + "{ ?s ?p ?o } UNION " * 2000 + "{} }",  # wide, not deep
+    'SELECT * WHERE { ?s ?p "' + "({[!" * 1000 + '" } # ' + "(" * 1000,  # a string, a comment
+    "SELECT * WHERE { ?s <http://x/" + "(" * 1000 + "> ?o }",  # an IRI
+], ids=["braces", "negations", "union", "string-comment", "iri"])
+def test_nesting_up_to_the_limit_and_brackets_in_strings_are_accepted(text: str) -> None:
+    assert analyse(text, 10**6, GRAPHS).form == "SELECT"
 
 
 @pytest.mark.parametrize("text", [
