@@ -45,6 +45,7 @@ class Settings:
     max_query_length: int = 20_000
     max_request_body: int = 1_000_000
     query_workers: int = 2
+    query_memory_mb: int = 1024  # memory a query worker may take for one query; 0: unbounded
     query_queue_wait: float = 2.0
     max_description_links: int = 500
     document_cache_size: int = 20_000
@@ -76,6 +77,8 @@ class Settings:
                      "max_response_bytes", "shutdown_grace"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive, not {getattr(self, name)!r}")
+        if self.query_memory_mb < 0:
+            raise ConfigError(f"query_memory_mb must be 0 or more, not {self.query_memory_mb!r}")
         if self.log_format not in ("text", "json"):
             raise ConfigError(f"log_format must be 'text' or 'json', not {self.log_format!r}")
         for name in ("store_timeout", "store_breaker_failures", "store_breaker_seconds",

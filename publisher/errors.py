@@ -188,3 +188,8 @@ class ServiceUnavailable(HttpError):
 class QueryTimeout(ServiceUnavailable):
     title = "Query timed out"
     slug = "query-timeout"
+
+
+class QueryOutOfMemory(ServiceUnavailable):
+    title = "Query took too much memory"
+    slug = "query-memory"

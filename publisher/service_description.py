@@ -47,7 +47,8 @@ LIMITS = (("queryTimeout", "query_timeout", "dayTimeDuration"),
           ("queueWait", "query_queue_wait", "dayTimeDuration"),
           ("maxRequestHeaderBytes", "max_header_bytes", "integer"),
           ("maxResponseBytes", "max_response_bytes", "integer"),
-          ("maxConnections", "max_connections", "integer"))
+          ("maxConnections", "max_connections", "integer"),
+          ("maxQueryMemory", "query_memory_mb", "integer"))
 
 
 def _limit(value: float, kind: str) -> object:

@@ -36,7 +36,7 @@ from publisher import lookup
 from publisher.config import Settings
 from publisher.errors import QueryTimeout, ServiceUnavailable
 from publisher.evaluate import BUFFER_ROWS, Job, close_inherited_sockets, serve
-from publisher.executor import error_from
+from publisher.executor import error_from, out_of_memory
 from publisher.store import OxigraphStore
 
 
@@ -141,7 +141,8 @@ class WorkerPool:
                 code = 0
                 try:
                     close_inherited_sockets(theirs.fileno())
-                    serve(self.store, Connection(theirs.detach()), self.buffer_rows)
+                    serve(self.store, Connection(theirs.detach()), self.buffer_rows,
+                          self.settings.query_memory_mb)
                 except BaseException:  # noqa: BLE001
                     code = 1
                 finally:
@@ -151,25 +152,29 @@ class WorkerPool:
             process = subprocess.Popen(
                 [sys.executable, "-m", "publisher.evaluate", str(theirs.fileno()),
                  str(self.store.path), self.store.version, str(self.store.modified),
-                 str(self.buffer_rows)], pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
+                 str(self.buffer_rows), str(self.settings.query_memory_mb)],
+                pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
             pid = process.pid
         theirs.close()
         worker = _Worker(Connection(ours.detach()), pid, process)
         self.workers.append(worker)
         return worker
 
-    def _kill(self, worker: _Worker) -> None:
-        """SIGKILL a worker (its CPU stops now) and reap it; its socket then reads EOF."""
+    def _kill(self, worker: _Worker) -> int | None:
+        """SIGKILL a worker (its CPU stops now) and reap it; its socket then reads EOF.
+        Returns how it ended, as a returncode (minus the signal that ended it: -9 for this
+        kill, or the signal of an end it had already met), or None if it was reaped before."""
         if worker.retired:
-            return
+            return None
         worker.retired = True
         with contextlib.suppress(ProcessLookupError):
-            os.kill(worker.pid, signal.SIGKILL)
-        with contextlib.suppress(ChildProcessError):
+            os.kill(worker.pid, signal.SIGKILL)  # a worker that has already ended is a zombie
+        with contextlib.suppress(ChildProcessError):  # until reaped: no effect on it
             if worker.process is not None:
-                worker.process.wait()
-            else:
-                os.waitpid(worker.pid, 0)
+                return worker.process.wait()
+            status = os.waitpid(worker.pid, 0)[1]
+            return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+        return None
 
     def _replace(self, worker: _Worker) -> None:
         if worker not in self.workers:
@@ -229,10 +234,10 @@ class WorkerPool:
         if message[0] == "head" and first is not None:
             if first[0] == "error":
                 self._done(worker, healthy=True)
-                raise error_from(first)
+                raise error_from(first, self.settings.query_memory_mb)
             return Evaluation(self, worker, bool(message[1]), first)
         self._done(worker, healthy=message[0] == "error")
-        raise error_from(message)
+        raise error_from(message, self.settings.query_memory_mb)
 
     def _dispatch(self, worker: _Worker, job: Job) -> None:
         worker.deadline = asyncio.get_running_loop().time() + self.settings.query_timeout
@@ -276,10 +281,18 @@ class WorkerPool:
             try:
                 message: tuple[Any, ...] = worker.conn.recv()
             except (EOFError, OSError):
-                raise ServiceUnavailable("The query worker stopped unexpectedly.") from None
+                raise self._ended(worker) from None
             return message
         finally:
             worker.reading = False
+
+    def _ended(self, worker: _Worker) -> ServiceUnavailable:
+        """The error for a worker whose socket closed during a job: out of memory when the
+        engine aborted it under ``query_memory_mb`` (an allocation that fails in Rust aborts
+        the process), else it stopped for a reason of its own."""
+        if self._kill(worker) == -signal.SIGABRT and self.settings.query_memory_mb:
+            return out_of_memory(self.settings.query_memory_mb)
+        return ServiceUnavailable("The query worker stopped unexpectedly.")
 
     def _timeout(self) -> QueryTimeout:
         seconds = self.settings.query_timeout

@@ -16,8 +16,9 @@ import pytest
 
 from publisher import evaluate, results
 from publisher.config import Settings
-from publisher.errors import ServiceUnavailable
+from publisher.errors import QueryOutOfMemory, ServiceUnavailable
 from publisher.evaluate import BUFFER_ROWS, CHUNK_BYTES, NATIVE_WRITE_BYTES, Job, run_job
+from publisher.executor import error_from
 from publisher.store import OxigraphStore
 from publisher.workers import WorkerPool
 
@@ -341,3 +342,25 @@ def test_the_worker_that_answered_last_takes_the_next_job(store: OxigraphStore) 
             await pool.close()
 
     assert asyncio.run(run()) == [[0, 4], [1, 5]]
+
+
+# -- memory --------------------------------------------------------------------------------------
+
+def test_limit_memory_bounds_what_the_process_may_allocate_from_now() -> None:
+    code = ("import sys; from publisher.evaluate import limit_memory; "
+            "limit_memory(int(sys.argv[1])); held = bytearray(200 * 1024 * 1024); print('ok')")
+    bounded = subprocess.run([sys.executable, "-c", code, "100"], capture_output=True,
+                             text=True)
+    assert bounded.returncode != 0 and "MemoryError" in bounded.stderr
+    unbounded = subprocess.run([sys.executable, "-c", code, "0"], capture_output=True,
+                               text=True, check=True)
+    assert unbounded.stdout.strip() == "ok"
+    roomy = subprocess.run([sys.executable, "-c", code, "400"], capture_output=True,
+                           text=True, check=True)
+    assert roomy.stdout.strip() == "ok"
+
+
+def test_a_memory_error_in_a_worker_is_reported_with_the_bound() -> None:
+    error = error_from(("error", "memory", ""), 64)
+    assert isinstance(error, QueryOutOfMemory) and error.status == 503
+    assert "limit of 64 MB" in error.detail

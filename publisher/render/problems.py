@@ -140,6 +140,12 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
          "(fler kända termer, LIMIT) och försök igen."),
         ("The query ran longer than the endpoint's time limit and was stopped. Make it more "
          "specific (more known terms, LIMIT) and try again."))),
+    "query-memory": ProblemType(503, (
+        "Frågan tog för mycket minne", "Query took too much memory"), (
+        ("Frågan behövde mer minne än en fråga får ta i slutpunkten och avbröts. Gör den mer "
+         "specifik, eller bygg inte upp så långa strängar, och försök igen."),
+        ("The query needed more memory than one query may take on this endpoint and was "
+         "stopped. Make it more specific, or build shorter strings, and try again."))),
     "internal": ProblemType(500, (
         "Internt serverfel", "Internal server error"), (
         ("Något gick fel i servern. Felet är loggat med begärans X-Request-ID; ange det om du "

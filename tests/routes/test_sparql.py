@@ -291,8 +291,8 @@ def _fixture_server(**env: str) -> Server:
 
 @pytest.fixture(scope="module")
 def slow_server() -> Iterator[Server]:
-    """A server with a short deadline, for the runaway query."""
-    running = _fixture_server(PUBLISHER_QUERY_TIMEOUT="1.5")
+    """A server with a short deadline and a small memory bound, for runaway queries."""
+    running = _fixture_server(PUBLISHER_QUERY_TIMEOUT="1.5", PUBLISHER_QUERY_MEMORY_MB="200")
     yield running
     running.stop()
 
@@ -343,6 +343,36 @@ def test_runaway_query_is_cut_off_while_others_are_answered(slow_server: Server)
     killed = before - after
     assert len(killed) == 1 and not live(killed)  # its CPU stopped: the process is gone
     assert len(after) == len(before)               # and it was replaced
+
+
+#: 2 characters, then each "a" replaced by 100 four times over: a string of 200 M characters
+MEMORY_BOMB = 'SELECT (STRLEN(?x4) AS ?n) WHERE { BIND("aa" AS ?x0) ' + "".join(
+    f'BIND(REPLACE(?x{i}, "a", "{"a" * 100}") AS ?x{i + 1}) ' for i in range(4)) + "}"
+
+
+def test_a_query_past_the_memory_bound_is_stopped_and_its_worker_replaced(
+        slow_server: Server) -> None:
+    before = _worker_pids(slow_server)
+    started = time.monotonic()
+    stopped = httpx.get(slow_server.url("sparql"), params={"query": MEMORY_BOMB}, timeout=30)
+    elapsed = time.monotonic() - started
+    body = assert_problem(stopped, 503)
+    assert body["type"].endswith("/query-memory") and "200 MB" in body["detail"]
+    assert elapsed < 1.4  # stopped by the bound, not by the 1.5 s deadline
+    quick = httpx.get(slow_server.url("sparql"), params={"query": "ASK { ?s ?p ?o }"}, timeout=5)
+    assert quick.status_code == 200
+    after = _worker_pids(slow_server)
+    assert len(before - after) == 1 and len(after) == len(before)  # replaced
+
+
+def test_a_query_too_deep_for_the_parser_is_refused_without_costing_a_worker(
+        slow_server: Server) -> None:
+    before = _worker_pids(slow_server)
+    deep = "SELECT * WHERE { FILTER(" + "(" * 9000 + "1" + ")" * 9000 + ") }"
+    refused = httpx.post(slow_server.url("sparql"), content=deep, timeout=10,
+                         headers={"Content-Type": "application/sparql-query"})
+    assert assert_problem(refused, 400)["type"].endswith("/query-refused")
+    assert _worker_pids(slow_server) == before
 
 
 @pytest.mark.slow
