@@ -54,6 +54,7 @@ class Settings:
     response_cache_bytes: int = 64_000_000  # whole responses replayed to repeated GETs; 0: none
     max_header_bytes: int = 16_384      # request line + headers; more is refused by the server
     max_connections: int = 256          # concurrent connections and requests; more get 503
+    read_timeout: float = 10.0          # seconds a request's head and body may take to arrive
     max_response_bytes: int = 200_000_000  # bytes of one SPARQL answer; the stream is cut past it
     shutdown_grace: float = 30.0        # seconds in-flight requests get to finish on SIGTERM
     log_format: str = "text"            # access and error log: "text" or "json" (one per line)
@@ -74,7 +75,7 @@ class Settings:
         for name in ("query_timeout", "max_rows", "max_query_length", "max_request_body",
                      "query_workers", "query_queue_wait", "max_description_links",
                      "document_cache_size", "max_header_bytes", "max_connections",
-                     "max_response_bytes", "shutdown_grace"):
+                     "max_response_bytes", "shutdown_grace", "read_timeout"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive, not {getattr(self, name)!r}")
         if self.query_memory_mb < 0:

@@ -151,6 +151,12 @@ class PayloadTooLarge(HttpError):
     slug = "too-large"
 
 
+class RequestTimeout(HttpError):
+    status = 408
+    title = "Request timeout"
+    slug = "request-timeout"
+
+
 class UriTooLong(HttpError):
     status = 414
     title = "URI too long"

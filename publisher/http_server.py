@@ -15,6 +15,13 @@ writing, is not reset before it has read the answer. The limit is uvicorn's own 
 ``h11_max_incomplete_event_size`` (``cli.py`` sets it to ``max_header_bytes``), so the
 class needs nothing else and pickles by name into ``--workers`` processes.
 
+It bounds the time a request may take to arrive too: a head and body not complete within
+``read_timeout`` seconds of the request's first byte (of the connection's start, for its
+first request) get 408 and the connection is closed, so that heads never finished
+(slowloris) cannot hold every connection slot; between requests uvicorn's keep-alive
+timeout closes an idle connection, as before. One timer a server looks at every
+connection once a second (``_sweep``); a request pays two attribute writes.
+
 A head that arrives whole, in one read, is not counted here: the app measures it
 (``routes/limits.py``, 431 too). A read can end one request and begin the next (a
 pipelining client); its bytes count in full towards the new head, so such a head is cut
@@ -65,11 +72,14 @@ from publisher.errors import (
     HeadersTooLarge,
     HttpError,
     MethodNotImplemented,
+    RequestTimeout,
     UriTooLong,
 )
 
 PROBLEM_JSON = b"application/problem+json"
 LINGER = 2.0  # seconds a refused connection's input is read and dropped before it closes
+READ_TIMEOUT = 10.0  # seconds a request may take to arrive, unless the app's settings say
+SWEEP = 1.0   # seconds between two looks at the connections whose request is arriving
 
 
 class AnswersNow(Protocol):
@@ -139,10 +149,24 @@ class BoundedHttpTools(HttpToolsProtocol):
         #: uvicorn starts the request whose head just ended, not one queued behind another
         #: (answered at once, that one would start the next, and so on, in one call stack)
         self.fresh = False
+        settings = getattr(getattr(self.app, "state", None), "settings", None)
+        self.read_timeout: float = getattr(settings, "read_timeout", READ_TIMEOUT)
+        #: when the request now arriving began to (the connection's start for its first),
+        #: None while none is: past ``read_timeout`` it is refused (``_sweep``)
+        self.reading_since: float | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self.reading_since = self.loop.time()
+        if not getattr(self.server_state, "swept", False):  # one sweep a server
+            self.server_state.swept = True  # type: ignore[attr-defined]
+            self.loop.call_later(SWEEP, _sweep, self.loop, self.connections)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self.in_head, self.head_bytes = True, 0
+        if self.reading_since is None:
+            self.reading_since = self.loop.time()
 
     def on_headers_complete(self) -> None:
         for name, _ in self.headers:  # (Host comes first, as a rule)
@@ -225,6 +249,7 @@ class BoundedHttpTools(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
+        self.reading_since = None
         if self.held is not None:
             self._release(answer=True)
 
@@ -280,6 +305,25 @@ class BoundedHttpTools(HttpToolsProtocol):
                  b"cache-control: no-store\r\nconnection: close\r\n\r\n", body]
         self.transport.write(b"".join(head))
 
+    def read_timed_out(self) -> None:
+        """A request that has not arrived whole within ``read_timeout``: 408 if it has begun
+        and nothing has been answered to it, and the connection is closed at once, its slot
+        freed. A connection that never sent a byte is closed without a word."""
+        self.reading_since, self.held = None, None
+        if self.transport.is_closing():
+            return
+        begun = self.in_head or (self.cycle is not None and not self.cycle.response_complete)
+        if begun and (self.cycle is None or self.in_head or not self.cycle.response_started):
+            self.refused = True
+            if self.cycle is not None:
+                self.cycle.disconnected = True  # an app reading its body stops there
+            self.logger.warning("Request not received within %g s; closed.", self.read_timeout)
+            self._write_problem(RequestTimeout(
+                f"The request did not arrive whole within {self.read_timeout:g} seconds.",
+                limit=self.read_timeout))
+        self.transport.close()  # (after the answer is written; a client that has stalled
+        # has nothing more in flight, so unlike ``refuse_head`` there is no input to drain)
+
     def refuse_head(self) -> None:
         """Answer 431 (or 414 while the request line has not ended: the target alone is
         too long), end this side of the connection and close it after ``LINGER`` seconds
@@ -298,6 +342,23 @@ class BoundedHttpTools(HttpToolsProtocol):
         if self.transport.can_write_eof():
             self.transport.write_eof()
         self.loop.call_later(LINGER, self.transport.close)
+
+
+def _sweep(loop: asyncio.AbstractEventLoop, connections: set[Any]) -> None:
+    """Refuse every request that has been arriving for longer than its ``read_timeout``
+    (``BoundedHttpTools.read_timed_out``), then look again in ``SWEEP`` seconds. One timer
+    a server instead of one a request: a request pays two attribute writes for its deadline.
+    Without it a client could hold every connection slot with heads it never finishes
+    (slowloris): 260 such sockets kept every other request at 503 for as long as they
+    stayed open."""
+    now = loop.time()
+    for protocol in list(connections):
+        since = getattr(protocol, "reading_since", None)
+        if since is not None and now - since > protocol.read_timeout:
+            protocol.read_timed_out()
+    if loop.is_closed():
+        return
+    loop.call_later(SWEEP, _sweep, loop, connections)
 
 
 class _HeadHeld:

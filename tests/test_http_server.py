@@ -1,5 +1,5 @@
 """publisher/http_server.py: the server's httptools protocol bounds an unfinished request
-head (431), and otherwise parses what h11 did: heads in pieces, keep-alive, pipelining,
+head (431) and the time a request may take to arrive (408), and otherwise parses what h11 did: heads in pieces, keep-alive, pipelining,
 bodies (through a real ``publisher serve`` on a raw socket); and it writes a whole answer
 at once (the protocol on one end of a socket pair, its writes counted)."""
 
@@ -8,9 +8,11 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.conftest import Server
@@ -247,3 +249,82 @@ def test_a_held_head_is_written_before_the_close() -> None:
     writes, read = _writes(b"GET /unfinished HTTP/1.1\r\nHost: x\r\n\r\n", 1)
     assert writes and writes[0].startswith(b"HTTP/1.1 200 OK")
     assert read == writes[0]  # then the connection closed, the answer cut
+
+
+# -- the read deadline (read_timeout) ------------------------------------------------------------
+
+READ_TIMEOUT = 1.0
+
+
+@pytest.fixture(scope="module")
+def hurried() -> Iterator[Server]:
+    """A server that waits 1 s for a request to arrive and serves 8 connections at once."""
+    running = Server(env={"PUBLISHER_READ_TIMEOUT": str(READ_TIMEOUT),
+                          "PUBLISHER_MAX_CONNECTIONS": "8"})
+    yield running
+    running.stop()
+
+
+def _connect(server: Server, first: bytes = b"") -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    sock.sendall(first)
+    return sock
+
+
+def _until_closed(sock: socket.socket) -> tuple[bytes, float]:
+    """All the connection gives until the server closes it, and after how many seconds."""
+    started, data = time.monotonic(), b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return data, time.monotonic() - started
+
+
+@pytest.mark.parametrize("begun", [
+    b"GET /healthz HTTP/1.1\r\nHost: x\r\n",                          # half a head
+    b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Drip: a",                  # half a line
+    b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
+    b"Content-Length: 100\r\n\r\nASK",                                 # half a body
+], ids=["head", "line", "body"])
+def test_a_request_that_does_not_arrive_in_time_is_408_and_closed(
+        hurried: Server, begun: bytes) -> None:
+    with _connect(hurried, begun) as sock:
+        data, waited = _until_closed(sock)
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408 Request Timeout\r\n")
+    assert b"content-type: application/problem+json" in head.lower()
+    problem = json.loads(body)
+    assert problem["type"].endswith("/request-timeout") and problem["limit"] == READ_TIMEOUT
+    assert READ_TIMEOUT - 0.2 < waited < READ_TIMEOUT + 2  # swept once a second
+
+
+def test_a_connection_that_sends_nothing_is_closed_without_a_word(hurried: Server) -> None:
+    with _connect(hurried) as sock:
+        data, waited = _until_closed(sock)
+    assert data == b"" and waited < READ_TIMEOUT + 2
+
+
+def test_a_slow_request_within_the_deadline_and_an_idle_keep_alive_are_served(
+        hurried: Server) -> None:
+    with _connect(hurried, b"GET /healthz HTTP/1.1\r\n") as sock:
+        time.sleep(READ_TIMEOUT / 2)
+        sock.sendall(b"Host: x\r\n\r\n")
+        (status, _), = _responses(sock, 1)
+        assert status == b"HTTP/1.1 200 OK"
+        time.sleep(READ_TIMEOUT + 1.2)  # between requests: the keep-alive's time, not ours
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        (status, _), = _responses(sock, 1)
+        assert status == b"HTTP/1.1 200 OK"
+
+
+def test_heads_never_finished_cannot_hold_every_connection(hurried: Server) -> None:
+    """Slowloris: more unfinished heads than the server serves connections at once. They
+    hold every slot (503) only until the deadline frees them."""
+    stalled = [_connect(hurried, b"GET / HTTP/1.1\r\nHost: x\r\n") for _ in range(10)]
+    try:
+        time.sleep(0.3)
+        assert httpx.get(hurried.url("healthz"), timeout=5).status_code == 503
+        time.sleep(READ_TIMEOUT + 1.5)
+        assert httpx.get(hurried.url("healthz"), timeout=5).status_code == 200
+    finally:
+        for sock in stalled:
+            sock.close()

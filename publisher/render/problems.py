@@ -100,6 +100,12 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         "Begäran är för stor", "Request too large"), (
         "Begärans kropp är större än serverns gräns. Skicka en mindre kropp.",
         "The request's body is larger than the server's limit. Send a smaller one.")),
+    "request-timeout": ProblemType(408, (
+        "Begäran kom inte fram i tid", "Request timeout"), (
+        ("Begärans huvud och innehåll kom inte fram inom den tid servern väntar på dem, så "
+         "anslutningen stängdes. Skicka begäran igen i sin helhet."),
+        ("The request's head and body did not arrive within the time the server waits for "
+         "them, so the connection was closed. Send the request again, whole."))),
     "uri-too-long": ProblemType(414, (
         "Adressen är för lång", "URI too long"), (
         ("Begärans adress är längre än serverns gräns. En lång SPARQL-fråga skickas med POST "
