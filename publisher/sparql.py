@@ -214,7 +214,7 @@ def read_request(method: str, url_params: Sequence[tuple[str, str]],
         if media_type == FORM_MEDIA_TYPE:
             if charset not in (None, "utf-8"):
                 raise UnsupportedMediaType("Form data must be UTF-8.")
-            params += parse_qsl(_utf8(body), keep_blank_values=True)
+            params += _form_fields(_utf8(body))
         elif media_type == QUERY_MEDIA_TYPE:
             if charset not in (None, "utf-8"):
                 raise UnsupportedMediaType(f"A query must be sent as UTF-8, not {charset}.")
@@ -289,6 +289,16 @@ def _utf8(body: bytes) -> str:
         return body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BadRequest(f"The request body is not UTF-8 (byte {exc.start}).") from None
+
+
+def _form_fields(text: str) -> list[tuple[str, str]]:
+    """The fields of a URL-encoded form, whose %-escapes must stand for UTF-8 too (decoded
+    leniently, ``%ff`` would become U+FFFD and the changed query be evaluated)."""
+    try:
+        return parse_qsl(text, keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError as exc:
+        raise BadRequest("A form field is not UTF-8 once its %-escapes are decoded "
+                         f"({exc.object[exc.start:exc.end]!r}).") from None
 
 
 ABSOLUTE_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^<>\"{}|^`\\\x00-\x20]*")

@@ -15,6 +15,9 @@ than the limit.
 
 from __future__ import annotations
 
+import re
+from urllib.parse import unquote_to_bytes
+
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -48,7 +51,8 @@ class RequestLimits:
                                     f"limit of {self.max_headers} bytes.",
                                     limit=self.max_headers)
         elif not _utf8(scope.get("query_string", b"")):
-            error = BadRequest("The query string is not UTF-8 (percent-encode its bytes).")
+            error = BadRequest("The query string is not UTF-8, as it is or once its "
+                               "%-escapes are decoded (percent-encode UTF-8 bytes).")
             scope = {**scope, "query_string": b""}  # so the error page can be rendered
         elif declared is None:
             error = BadRequest("Content-Length must be one non-negative integer.")
@@ -87,11 +91,19 @@ def too_large(limit: int) -> PayloadTooLarge:
 
 
 def _utf8(data: bytes) -> bool:
+    """Whether a query string is UTF-8, and so are the bytes its %-escapes stand for (the
+    routes decode them leniently: ``%ff`` would become U+FFFD and the changed text be
+    used)."""
     try:
         data.decode("utf-8")
+        if _HIGH_ESCAPE.search(data):  # an escaped byte above 0x7F: decode them all
+            unquote_to_bytes(data).decode("utf-8")
     except UnicodeDecodeError:
         return False
     return True
+
+
+_HIGH_ESCAPE = re.compile(rb"%[89A-Fa-f][0-9A-Fa-f]")
 
 
 def target_size(scope: Scope) -> int:

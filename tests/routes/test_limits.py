@@ -68,6 +68,23 @@ def test_a_non_utf8_query_string_is_400_even_for_error_pages(client: TestClient)
     assert response.status_code in (400, 404)
 
 
+@pytest.mark.parametrize("query", ["%ff", "SELECT%20(%22%ff%fe%22%20AS%20?x)%20WHERE%20%7B%7D",
+                                   "SELECT%20(%22%c3%22%20AS%20?x)%20WHERE%20%7B%7D"],
+                         ids=["byte", "in-a-string", "cut-sequence"])
+def test_escapes_that_are_not_utf8_are_400_not_replaced(client: TestClient, query: str) -> None:
+    """SECURITY.md: a query string that is not UTF-8 is 400. Decoded leniently, %ff became
+    U+FFFD and the changed query was evaluated (200)."""
+    got = assert_problem(client.get(f"/sparql?query={query}"), 400)
+    assert "not UTF-8" in got["detail"]
+    form = assert_problem(client.post(
+        "/sparql", content=f"query={query}",
+        headers={"Content-Type": "application/x-www-form-urlencoded"}), 400)
+    assert "not UTF-8" in form["detail"]
+    fine = client.get("/sparql?query=SELECT%20(%22%c3%a5%22%20AS%20?x)%20WHERE%20%7B%7D",
+                      headers={"Accept": "application/sparql-results+json"})
+    assert fine.json()["results"]["bindings"][0]["x"]["value"] == "å"
+
+
 def _raw_request(server: Server, data: bytes) -> bytes:
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
         sock.sendall(data)
