@@ -199,3 +199,13 @@ class QueryTimeout(ServiceUnavailable):
 class QueryOutOfMemory(ServiceUnavailable):
     title = "Query took too much memory"
     slug = "query-memory"
+
+
+class AnswerCut(BaseException):
+    """An answer that failed after its head had gone (past ``max_response_bytes``, or a
+    query that failed mid-stream): it can only be left unfinished, so that the server
+    closes the connection and the client sees the cut, never a short answer that looks
+    whole. A BaseException, so that the framework's handlers, which answer an Exception
+    with an error response (too late here) and log it with its traceback, let it through
+    to the app's edge (routes/front.py), which ends the request there."""
+

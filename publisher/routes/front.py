@@ -37,6 +37,7 @@ from fastapi.responses import Response
 from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from publisher.errors import AnswerCut
 from publisher.routes.lookups import Lookups
 from publisher.routes.replay import Header, Replay
 
@@ -62,11 +63,14 @@ class Publisher(FastAPI):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         front = self.front
-        if front is not None and scope["type"] == "http" and not self._telemetry_on():
-            scope["app"] = self
-            await front(scope, receive, send)
-        else:
-            await super().__call__(scope, receive, send)
+        try:
+            if front is not None and scope["type"] == "http" and not self._telemetry_on():
+                scope["app"] = self
+                await front(scope, receive, send)
+            else:
+                await super().__call__(scope, receive, send)
+        except AnswerCut:
+            return  # the answer stays unfinished: the server closes the connection
 
     def wants_body(self, scope: Scope) -> bool:
         """Whether ``answer_now`` may answer the request once its body is in: a SPARQL

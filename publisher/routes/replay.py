@@ -38,6 +38,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from publisher import logs
+from publisher.errors import AnswerCut, HttpError
 from publisher.result_cache import Recorded, ResponseCache
 from publisher.routes import CONDITIONALS
 from publisher.routes.limits import declared_length
@@ -57,6 +58,7 @@ _TYPE_SEEN = _LENGTH_SEEN << 1
 Header = tuple[bytes, bytes]
 _NOT_KEPT = frozenset({b"x-request-id", b"date", b"server"})
 _STATUS_LINE = {200: b"HTTP/1.1 200 OK\r\n"}  # of what is answered at once
+log = logging.getLogger("publisher")
 
 
 def request_key(scope: Scope, max_headers: int,
@@ -195,7 +197,10 @@ async def send_whole(scope: Scope, send: Send, status: int, headers: Iterable[He
 async def send_stream(scope: Scope, receive: Receive, send: Send, headers: Iterable[Header],
                       chunks: AsyncIterator[bytes], route: str, started: float) -> None:
     """``send_whole`` for a 200 answer sent as it comes: ``chunks`` is read until it ends or
-    the client goes away (then it is closed, and what produces it stops)."""
+    the client goes away (then it is closed, and what produces it stops). An HttpError
+    from ``chunks`` once the answer has begun (past ``max_response_bytes``, or a query
+    that failed mid-stream) can no longer be the response: the body is left unfinished,
+    the client sees a cut stream, never a short one that looks whole (``cut``)."""
     gone = asyncio.ensure_future(_disconnect(receive))
     size = 0
     try:
@@ -207,10 +212,31 @@ async def send_stream(scope: Scope, receive: Receive, send: Send, headers: Itera
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         else:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
+    except HttpError as exc:
+        raise cut(route, exc) from None
     finally:
         gone.cancel()
         await chunks.aclose()  # type: ignore[attr-defined]
     _observed(scope, 200, size, route, started)
+
+
+async def cut_when_failing(chunks: AsyncIterator[bytes], route: str) -> AsyncIterator[bytes]:
+    """``chunks``, for a streamed response whose head has gone: an HttpError from them is
+    logged in one line and ends the response unfinished (``cut``)."""
+    try:
+        async for chunk in chunks:
+            yield chunk
+    except HttpError as exc:
+        raise cut(route, exc) from None
+    finally:
+        await chunks.aclose()  # type: ignore[attr-defined]
+
+
+def cut(route: str, error: HttpError) -> AnswerCut:
+    """The end of an answer that failed after its head had gone (errors.AnswerCut): a
+    limit the README documents, so a warning, without a traceback."""
+    log.warning("%s: the answer was cut: %s", route, error.detail)
+    return AnswerCut()
 
 
 def _start(scope: Scope, status: int, headers: Iterable[Header]) -> Message:

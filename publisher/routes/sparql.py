@@ -33,6 +33,7 @@ from publisher.negotiation import (
 from publisher.render.rdf import serialize
 from publisher.result_cache import Answer, ResultCache, cache_key, etag
 from publisher.routes import not_modified
+from publisher.routes.replay import cut_when_failing
 from publisher.routes.sparql_page import page_response, query_page
 from publisher.service_description import description_triples
 from publisher.store import Store
@@ -238,7 +239,8 @@ def _response(evaluation: QueryEvaluation, chunks: AsyncIterator[bytes], content
     streamed one."""
     if evaluation.whole is not None:
         return Response(evaluation.whole, media_type=content_type, headers=headers)
-    return StreamingResponse(chunks, media_type=content_type, headers=headers)
+    return StreamingResponse(cut_when_failing(chunks, "/sparql"), media_type=content_type,
+                             headers=headers)
 
 
 # -- no query: Service Description or query page -------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -140,3 +141,31 @@ def test_an_answer_over_max_response_bytes_is_refused_not_cut_silently() -> None
                               503)
         assert "1000 bytes" in body["detail"]
         assert small.get("/sparql", params={"query": "ASK { ?s ?p ?o }"}).status_code == 200
+
+
+NUMBERS = " ".join(str(i) for i in range(320))
+ROWS_100K = f"SELECT ?a ?b WHERE {{ VALUES ?a {{ {NUMBERS} }} VALUES ?b {{ {NUMBERS} }} }}"
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_an_answer_cut_mid_stream_ends_unfinished_and_is_logged_in_one_line(
+        method: str) -> None:
+    """Past max_response_bytes once the answer has begun, the stream can only be cut: the
+    client sees an unfinished body, never a short one that looks whole, and the log says
+    so in a warning. It used to log three tracebacks of some 70 lines each, a request."""
+    server = Server(env={"PUBLISHER_MAX_RESPONSE_BYTES": "200000", "PUBLISHER_MAX_ROWS": "200000"})
+    try:
+        query = {"query": ROWS_100K}
+        asked = ({"params": query} if method == "GET" else {"data": query})
+        with httpx.stream(method, server.url("sparql"), timeout=30,
+                          headers={"Accept": "text/csv", "Accept-Encoding": "identity"},
+                          **asked) as response:  # type: ignore[arg-type]
+            assert response.status_code == 200
+            with pytest.raises(httpx.RemoteProtocolError):
+                for _ in response.iter_bytes():
+                    pass
+    finally:
+        server.stop()
+    log = server.log.read_text()
+    assert "the answer was cut" in log and "200000 bytes" in log
+    assert "Traceback" not in log
