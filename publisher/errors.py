@@ -157,6 +157,12 @@ class RequestTimeout(HttpError):
     slug = "request-timeout"
 
 
+class RangeNotSatisfiable(HttpError):
+    status = 416
+    title = "Range not satisfiable"
+    slug = "range-not-satisfiable"
+
+
 class UriTooLong(HttpError):
     status = 414
     title = "URI too long"

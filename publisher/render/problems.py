@@ -106,6 +106,14 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
          "anslutningen stängdes. Skicka begäran igen i sin helhet."),
         ("The request's head and body did not arrive within the time the server waits for "
          "them, so the connection was closed. Send the request again, whole."))),
+    "range-not-satisfiable": ProblemType(416, (
+        "Intervallet ligger utanför filen", "Range not satisfiable"), (
+        ("Rubriken Range ber bara om byte efter filens slut. Svarets Content-Range anger "
+         "filens längd i byte; be om ett intervall inom den, eller utelämna Range för att få "
+         "hela filen."),
+        ("The Range header asks only for bytes past the end of the file. The answer's "
+         "Content-Range gives the file's length in bytes; ask for a range within it, or "
+         "leave out Range to get the whole file."))),
     "uri-too-long": ProblemType(414, (
         "Adressen är för lång", "URI too long"), (
         ("Begärans adress är längre än serverns gräns. En lång SPARQL-fråga skickas med POST "

@@ -20,6 +20,7 @@ from rdflib.namespace import DCAT, RDF
 from publisher import conformance, void
 from publisher.catalog import DATASET_PATH
 from tests.conftest import ROOT, Server
+from tests.support import assert_problem
 
 SPDX = rdflib.Namespace("http://spdx.org/rdf/terms#")
 DUMP = "/dumps/internationella-relationer"
@@ -114,6 +115,79 @@ def test_dump_conditional_and_range_requests(client: TestClient) -> None:
     assert part.headers["content-range"] == f"bytes 10-29/{len(full.content)}"
     head = client.head(DUMP + ".nt", headers={"Accept-Encoding": "identity"})
     assert head.headers["content-length"] == str(len(full.content)) and not head.content
+
+
+WHOLE = slice(None)
+
+
+@pytest.mark.parametrize(("asked", "status", "part"), [
+    ("bytes=10-29", 206, slice(10, 30)),
+    ("bytes=5-", 206, slice(5, None)),
+    ("bytes=-5", 206, slice(-5, None)),
+    ("bytes=10-99999999999", 206, slice(10, None)),  # cut at the end
+    ("bytes=0-4,2-8", 206, slice(0, 9)),  # overlapping: merged
+    ("bytes=0-5, 999999999-", 206, slice(0, 6)),  # the satisfiable one of the set
+    ("bytes=,0-5,", 206, slice(0, 6)),  # empty list elements
+    ("items=0-5", 200, WHOLE),  # another unit: MUST be ignored (RFC 9110 §14.2)
+    ("bytes=5-2", 200, WHOLE),  # not valid: ignored, as nginx does
+    ("bytes=abc", 200, WHOLE),
+    ("bytes=", 200, WHOLE),
+    ("bytes=0-5,abc", 200, WHOLE),
+    ("bytes", 200, WHOLE),
+    ("bytes=999999999-", 416, None),  # well-formed, nothing satisfiable
+    ("bytes=999999999-,-0", 416, None),
+    pytest.param("bytes=1" + "0" * 5000 + "-", 416, None,  # past int()'s 4,300 digits
+                 id="bytes=1e5000-"),
+])
+def test_dump_range_requests(client: TestClient, asked: str, status: int,
+                             part: slice | None) -> None:
+    full = client.get(DUMP + ".nt", headers={"Accept-Encoding": "identity"}).content
+    answer = client.get(DUMP + ".nt", headers={"Range": asked, "Accept-Encoding": "identity"})
+    if part is None:
+        assert assert_problem(answer, 416)["type"].endswith("/range-not-satisfiable")
+        assert answer.headers["content-range"] == f"bytes */{len(full)}"
+        return
+    assert answer.status_code == status and answer.content == full[part]
+    if status == 206:
+        first, last = range(len(full))[part][0], range(len(full))[part][-1]
+        assert answer.headers["content-range"] == f"bytes {first}-{last}/{len(full)}"
+
+
+@pytest.mark.parametrize(("if_range", "asked", "status"), [
+    ("etag", "bytes=0-9", 206),
+    ("last-modified", "bytes=0-9", 206),
+    ("etag", "bytes=999999999-", 416),
+    ('"another"', "bytes=0-9", 200),  # another version: the whole file...
+    ('"another"', "bytes=999999999-", 200),  # ... never a 416
+    ("weak", "bytes=0-9", 200),  # a weak tag never matches (RFC 9110 §13.1.5)
+])
+def test_dump_if_range(client: TestClient, if_range: str, asked: str, status: int) -> None:
+    full = client.get(DUMP + ".nt", headers={"Accept-Encoding": "identity"})
+    validator = {"etag": full.headers["etag"], "last-modified": full.headers["last-modified"],
+                 "weak": "W/" + full.headers["etag"]}.get(if_range, if_range)
+    answer = client.get(DUMP + ".nt", headers={"Range": asked, "If-Range": validator,
+                                               "Accept-Encoding": "identity"})
+    assert answer.status_code == status
+    if status == 200:
+        assert answer.content == full.content
+
+
+def test_dump_multiple_ranges_head_and_gzip(client: TestClient) -> None:
+    full = client.get(DUMP + ".nt", headers={"Accept-Encoding": "identity"}).content
+    parts = client.get(DUMP + ".nt", headers={"Range": "bytes=0-1,4-5"})
+    assert parts.status_code == 206
+    assert parts.headers["content-type"].startswith("multipart/byteranges; boundary=")
+    assert f"bytes 0-1/{len(full)}".encode() in parts.content
+    assert f"bytes 4-5/{len(full)}".encode() in parts.content
+    head = client.head(DUMP + ".nt", headers={"Range": "bytes=10-29"})
+    assert head.status_code == 206 and head.headers["content-length"] == "20"
+    assert not head.content
+    taking_gzip = client.get(DUMP + ".nt", headers={"Range": "bytes=10-29",
+                                                     "Accept-Encoding": "gzip"})
+    assert taking_gzip.status_code == 206 and taking_gzip.content == full[10:30]
+    gz = client.get(DUMP + ".nt.gz").content
+    tail = client.get(DUMP + ".nt.gz", headers={"Range": "bytes=-8"})
+    assert tail.status_code == 206 and tail.content == gz[-8:]
 
 
 def test_unknown_dump_and_catalogue_format_are_404(client: TestClient) -> None:
