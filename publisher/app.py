@@ -81,7 +81,7 @@ def create_app(settings: Settings, read_only_store: bool = False) -> Publisher:
         version=__version__,
         description="Every resource answers in Turtle, JSON-LD, RDF/XML, N-Triples and HTML.",
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,  # FastAPI's viewer loads its scripts from a CDN: see routes/site.py
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )

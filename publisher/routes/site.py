@@ -93,6 +93,15 @@ def static(name: str, request: Request) -> Response:
     return Response(path.read_bytes(), media_type=media_type, headers=headers)
 
 
+@router.get("/api/docs", include_in_schema=False)
+def api_docs(settings: SettingsDep) -> RedirectResponse:
+    """The API's description, /api/openapi.json, for any OpenAPI viewer. The viewer FastAPI
+    serves here loads its scripts and styles from a CDN, which the site's Content-Security-
+    Policy forbids (so its page stayed blank) and which would tell a third party about every
+    visitor; the address it had is kept, and leads to the description itself."""
+    return RedirectResponse(settings.iri("api/openapi.json"), status_code=301)
+
+
 @router.get("/robots.txt", summary="robots.txt")
 def robots(request: Request, settings: SettingsDep, store: StoreDep) -> Response:
     return _site_file(request, "robots.txt", settings, store, lambda: (

@@ -268,3 +268,14 @@ def test_raw_query_files_answer_under_a_local_base(server: Server, api: TestClie
         assert len(list(csv.reader(io.StringIO(response.text)))) - 1 == expected
     else:
         assert len(response.text.rstrip("\n").split("\n")) - 1 == expected
+
+
+def test_api_docs_leads_to_the_description_and_loads_nothing_from_elsewhere(
+        api: TestClient) -> None:
+    """FastAPI's viewer page loaded its scripts from cdn.jsdelivr.net, which the CSP
+    (script-src 'self') blocked: a blank page, and a third party told of each visit."""
+    moved = api.get("/api/docs", follow_redirects=False)
+    assert moved.status_code == 301
+    assert moved.headers["location"].endswith("/api/openapi.json")
+    assert "cdn" not in moved.text
+    assert api.get(moved.headers["location"]).json()["openapi"].startswith("3.")
