@@ -103,7 +103,8 @@ def analyse(text: str, max_length: int, graphs: Iterable[str], base: str = "") -
     if form is None:
         raise QuerySyntaxError("The query has no SELECT, ASK, CONSTRUCT or DESCRIBE.")
     dataset = _from_clauses(toks, base)
-    _check_graphs([*dataset.default, *dataset.named], graphs, "FROM")
+    _check_graphs(dataset.default, graphs, "FROM")
+    _check_graphs(dataset.named, graphs, "FROM NAMED")
     return ParsedQuery(text, form, dataset)
 
 
@@ -226,7 +227,7 @@ def read_request(method: str, url_params: Sequence[tuple[str, str]],
         else:
             raise UnsupportedMediaType(
                 f"POST a query as {FORM_MEDIA_TYPE} or {QUERY_MEDIA_TYPE}, not "
-                f"{media_type or 'without a Content-Type'}.")
+                f"{media_type or 'without a media type'}.")
     names = {name for name, _ in params}
     if names & UPDATE_PARAMS:
         if method in ("GET", "HEAD"):

@@ -120,6 +120,13 @@ def test_updates_are_refused(text: str) -> None:
         analyse(text, 10_000, GRAPHS)
 
 
+@pytest.mark.parametrize(("clause", "named"), [("FROM", False), ("FROM NAMED", True)])
+def test_a_foreign_graph_is_named_with_its_clause(clause: str, named: bool) -> None:
+    with pytest.raises(QueryRefused) as refused:
+        analyse(f"SELECT * {clause} <http://203.0.113.1/g> {{ ?s ?p ?o }}", 10_000, GRAPHS)
+    assert refused.value.detail.startswith(f"{clause} <http://203.0.113.1/g> is not a graph")
+
+
 def test_from_of_our_graphs_is_allowed_and_foreign_is_refused() -> None:
     parsed = analyse("PREFIX g: <https://data.uppsala.se/graph/data/> "
                      "SELECT * FROM g:things FROM NAMED <https://data.uppsala.se/graph/data/things>"
