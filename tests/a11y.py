@@ -1,6 +1,8 @@
-"""An offline, axe-like smoke check of one HTML page, and WCAG contrast arithmetic.
+"""An offline, axe-like smoke check of one HTML page, WCAG contrast arithmetic, and the
+text of a page that nothing isolates from the text around it.
 
-Used by tests/render/test_html.py, tests/routes/test_site.py and tests/test_browser.py.
+Used by tests/render/test_html.py, tests/render/test_html_text.py, tests/routes/test_site.py,
+tests/routes/test_sparql_page.py and tests/test_browser.py.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from typing import Any
 import html5lib
 
 NS = "{http://www.w3.org/1999/xhtml}"
+#: text with a direction of its own: Hebrew to Arabic letters and the bidi controls
+DIRECTIONAL = re.compile("[\u0590-\u08ff\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def parse_strict(text: str) -> Any:
@@ -61,3 +65,23 @@ def custom_properties(css: str) -> dict[str, str]:
     root = re.search(r":root\s*\{(.*?)\}", css, re.S)
     assert root is not None
     return dict(re.findall(r"--([\w-]+)\s*:\s*(#[0-9a-fA-F]{3,6})\s*;", root.group(1)))
+
+
+def unisolated(root: Any) -> list[str]:
+    """The text shown in the page's body that has a direction of its own (right-to-left
+    letters, bidi controls) but no <bdi> or dir="auto" element around it, so that it can
+    reorder the text after it. Raw text (<textarea>, <template>, <script>) is not looked at."""
+    found: list[str] = []
+
+    def walk(element: Any, isolated: bool) -> None:
+        if element.tag in (f"{NS}head", f"{NS}textarea", f"{NS}template", f"{NS}script"):
+            return
+        isolated = isolated or element.tag == f"{NS}bdi" or element.get("dir") == "auto"
+        for text in [element.text, *(child.tail for child in element)]:
+            if text and not isolated and DIRECTIONAL.search(text):
+                found.append(text)
+        for child in element:
+            walk(child, isolated)
+
+    walk(root, False)
+    return found

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -117,5 +118,35 @@ def test_keyboard_skip_link(browser: Any, server: Server) -> None:
     assert page.evaluate("getComputedStyle(document.activeElement).top") != "-48px"
     page.keyboard.press("Enter")
     assert page.evaluate("location.hash") == "#main"
+    watched.check()
+    watched.context.close()
+
+
+def test_query_page_terms_drawn_isolated_by_server_and_script(browser: Any,
+                                                             server: Server) -> None:
+    """The table the server draws and the one the script draws after a run: a triple term
+    readable, a blank node as _:label, and a literal with U+202E and U+0000 in a <bdi> that
+    keeps its language note to its right (an override it did not isolate would move it left)."""
+    watched = Watched(browser, 1280, "en")
+    page = watched.page
+    query = ('SELECT ?x ?t ?b ?u WHERE { BIND("evil \\u202Egnp.exe\\u0000<b>"@en AS ?x) '
+             'BIND(<<( <http://a> <http://b> "c"@en )>> AS ?t) BIND(BNODE() AS ?b) }')
+    page.goto(server.url("/sparql?" + urlencode({"query": query, "lang": "en"})))
+    for drawn_by in ("server", "script"):
+        if drawn_by == "script":
+            page.evaluate("document.getElementById('results').replaceChildren()")
+            page.locator("#sparql-form button[type=submit]").click()
+            page.wait_for_selector("#results table")
+        page.evaluate("document.querySelectorAll('#results td')"  # each on one line
+                      ".forEach(function (td) { td.style.whiteSpace = 'nowrap'; })")
+        cells = page.locator("#results td")
+        x, t, b, u = cells.all_inner_texts()
+        assert x == "evil \u202egnp.exe\u2400<b> @en", drawn_by
+        assert t == '<<( <http://a> <http://b> "c"@en )>>' and u == "", drawn_by
+        assert b.startswith("_:") and len(b) > 2, drawn_by
+        literal = cells.nth(0).locator("bdi").bounding_box()
+        note = cells.nth(0).locator(".muted").bounding_box()
+        assert literal and note and note["y"] == literal["y"], drawn_by
+        assert note["x"] >= literal["x"] + literal["width"], drawn_by
     watched.check()
     watched.context.close()

@@ -8,11 +8,20 @@ the header, language switch, canonical link, hreflang alternates and footer. Pag
     landing_page    "/": the international work, read from the store (cached per version)
     error_page      404, 406 and the rest, with a way on
     render_template any other page (accessibility.html, the SPARQL engineer's sparql.html)
+
+Text from the data (and from queries and requests) is of unknown direction, so every ``{{ }}``
+that prints text goes through ``isolate``, the environment's finalize: C0 controls and the
+like are shown as symbols, never sent, and text that has a direction of its own (right-to-left
+letters, or bidi controls such as U+202E) is put in a ``<bdi>``, so that it cannot reorder the
+text after it. Ordinary text comes out as before. Where markup cannot go, templates say so:
+``|verbatim`` for attribute values and raw text (URLs, the query in its textarea), and
+``{% filter plain_text %}`` for the text of <title> and the meta description.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -20,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from markupsafe import escape
+from markupsafe import Markup, escape
 
 from publisher.config import DATASET_PATH, Settings
 from publisher.errors import BadRequest, NotAcceptable, PublisherError, ResourceNotFound
@@ -89,7 +98,9 @@ def environment() -> Environment:
                 env = Environment(loader=FileSystemLoader(TEMPLATES),
                                   autoescape=select_autoescape(default=True, default_for_string=True),
                                   undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                                  auto_reload=False)
+                                  auto_reload=False, finalize=isolate)
+                env.filters["verbatim"] = verbatim
+                env.filters["plain_text"] = plain_text
                 env.globals["_static_hashes"] = {
                     p.name: hashlib.blake2b(p.read_bytes(), digest_size=6).hexdigest()
                     for p in STATIC.iterdir() if p.is_file()}
@@ -99,6 +110,51 @@ def environment() -> Environment:
                 env.globals["language_name"] = strings.language_name
                 _env = env
     return _env
+
+
+#: C0 controls but tab, LF and CR, DEL, and C1 controls: HTML must not carry them (U+0000
+#: least of all). C0 ones and DEL are shown as their control pictures (U+2400-U+2421), C1 ones
+#: as U+FFFD.
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+#: what can move the text around it (UAX #9): the blocks of right-to-left letters and
+#: digits, and the explicit marks, embeddings, overrides and isolates
+_DIRECTIONAL = re.compile("[\u0590-\u08ff\u200e\u200f\u202a-\u202e\u2066-\u2069\ufb1d-\ufdff"
+                          "\ufe70-\ufefe\U00010800-\U00010fff\U0001e800-\U0001efff]")
+#: the embeddings, overrides and isolates, which only markup can close for certain
+_EXPLICIT = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_BDI = re.compile("<bdi>(.*?)</bdi>", re.DOTALL)
+
+
+def _picture(control: re.Match[str]) -> str:
+    code = ord(control[0])
+    return chr(0x2400 + code) if code < 0x20 else "\u2421" if code == 0x7F else "\ufffd"
+
+
+def isolate(value: Any) -> Any:
+    """The environment's finalize, run on what every ``{{ }}`` prints: text (a str that is
+    not already Markup) gets its controls shown as symbols and, when it has a direction of
+    its own, a ``<bdi>`` (the HTML standard's advice for text of unknown direction)."""
+    if not isinstance(value, str) or isinstance(value, Markup):
+        return value
+    text = _CONTROLS.sub(_picture, value)
+    if _DIRECTIONAL.search(text) is None:
+        return text
+    return Markup("<bdi>%s</bdi>") % text
+
+
+def verbatim(value: Any) -> Markup:
+    """Text for where markup cannot go (attribute values, <textarea>, <template>): escaped,
+    controls shown as symbols, and otherwise as it is, so that URLs and queries still work."""
+    if isinstance(value, Markup):
+        return value
+    return escape(_CONTROLS.sub(_picture, str(value)))
+
+
+def plain_text(block: str) -> Markup:
+    """A rendered block for <title> or the meta description, which hold no markup: each
+    <bdi> becomes Unicode's isolate FSI ... PDI, without the embeddings, overrides and
+    isolates inside it, which nothing else would close."""
+    return Markup(_BDI.sub(lambda m: "\u2068" + _EXPLICIT.sub("", m[1]) + "\u2069", block))
 
 
 def _static_url(settings: Settings, name: str) -> str:
@@ -209,8 +265,10 @@ def problem_page(slug: str | None, lang: str, settings: Settings) -> str:
 
 def error_page(error: PublisherError, lang: str, settings: Settings, path: str) -> str:
     t = strings.TABLES[lang]
-    if isinstance(error, ResourceNotFound):
-        heading, message = t["error_heading_404"], t["error_not_found"].format(path=path)
+    message: str
+    if isinstance(error, ResourceNotFound):  # Markup, with the path isolated in the sentence
+        heading = t["error_heading_404"]
+        message = escape(t["error_not_found"]).format(path=isolate(path))
     elif isinstance(error, NotAcceptable):
         heading, message = t["error_heading_406"], error.detail
     else:

@@ -11,11 +11,14 @@ evaluating it raised (with that error's status), and links that download the who
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import pyoxigraph as ox
 from fastapi import Request
 from fastapi.responses import Response
 
@@ -31,6 +34,9 @@ from publisher.render.rdf import prefixes
 from publisher.store import Store
 
 PAGE_ROWS = 1000  # rows shown in the HTML table (downloads have the whole result)
+#: the bidi controls: the Turtle the page shows has them as \uXXXX escapes (which Turtle
+#: allows in strings and IRIs, the only places they can be), so they cannot reorder its lines
+BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 async def query_page(request: Request, settings: Settings, store: Store, pool: QueryExecutor,
@@ -48,7 +54,7 @@ async def query_page(request: Request, settings: Settings, store: Store, pool: Q
             if fmt == "json":
                 result.update(json.loads(body))
             else:
-                result["text"] = body.decode()
+                result["text"] = BIDI_CONTROLS.sub(_uchar, body.decode())
         except HttpError as exc:
             error = exc
     return await page_response(request, settings, query, result, error)
@@ -96,17 +102,46 @@ def default_query(settings: Settings) -> str:
     return "\n".join(lines) + "\n\nSELECT ?s ?p ?o WHERE {\n  ?s ?p ?o\n}\nLIMIT 25\n"
 
 
-def _cell(binding: dict[str, Any] | None, base: str) -> dict[str, Any] | None:
+def _uchar(match: re.Match[str]) -> str:
+    return f"\\u{ord(match[0]):04X}"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One term of a result row as the table shows it (an unbound variable is None)."""
+
+    kind: str                   # as in the JSON results: uri, literal, bnode or triple
+    text: str                   # the IRI, the literal's value, _:label, or <<( s p o )>>
+    href: str | None = None     # our own IRIs only
+    lang: str | None = None
+    datatype: str | None = None
+
+
+def _cell(binding: dict[str, Any] | None, base: str) -> Cell | None:
     if binding is None:
         return None
     kind, value = binding["type"], binding["value"]
     if kind == "uri":
-        return {"kind": "uri", "text": value, "href": value if value.startswith(base) else None}
+        return Cell(kind, value, value if value.startswith(base) else None)
     if kind == "literal":
-        return {"kind": "literal", "text": value, "href": None, "lang": binding.get("xml:lang"),
-                "datatype": binding.get("datatype")}
-    text = "_:" + value if kind == "bnode" else json.dumps(value)
-    return {"kind": kind, "text": text, "href": None}
+        return Cell(kind, value, lang=binding.get("xml:lang"), datatype=binding.get("datatype"))
+    if kind == "bnode":
+        return Cell(kind, "_:" + value)
+    return Cell(kind, f"<<( {_term(binding)} )>>")
+
+
+def _term(binding: dict[str, Any]) -> Any:
+    """A term of the JSON results as pyoxigraph's, whose str() is its N-Triples form."""
+    kind, value = binding["type"], binding["value"]
+    if kind == "uri":
+        return ox.NamedNode(value)
+    if kind == "bnode":
+        return ox.BlankNode(value)
+    if kind == "triple":
+        return ox.Triple(*(_term(value[part]) for part in ("subject", "predicate", "object")))
+    datatype = binding.get("datatype")
+    return ox.Literal(value, language=binding.get("xml:lang"),
+                      datatype=ox.NamedNode(datatype) if datatype else None)
 
 
 def render_page(lang: str, settings: Settings, query: str, result: dict[str, Any] | None,

@@ -176,6 +176,19 @@ def test_error_page_406_lists_formats(tiny_settings) -> None:
     assert codes == ["text/turtle", "application/ld+json"]
 
 
+@pytest.mark.parametrize("error", [ResourceNotFound("x"), NotAcceptable(["text/turtle"]),
+                                   BadRequest("x")])
+def test_error_page_names_no_canonical_url(tiny_settings, error) -> None:
+    """Search engines must not be told an error's URL is canonical, or has language
+    versions; the reader can still switch language."""
+    root = check_page(html.error_page(error, "en", tiny_settings, "/doc/place/nope"))
+    rels = [(ln.get("rel"), ln.get("hreflang")) for ln in root.find(f"{NS}head").iter(f"{NS}link")]
+    assert rels and not [r for r in rels if r[0] == "canonical" or r[1]], rels
+    switch = root.find(f".//{NS}nav[@class='lang-switch']")
+    assert [a.get("href") for a in switch.iter(f"{NS}a")] == [
+        tiny_settings.iri(f"doc/place/nope?lang={code}") for code in html.LANGUAGES]
+
+
 @pytest.mark.parametrize("lang", ["sv", "en"])
 def test_landing_and_accessibility_pages_are_valid(real_store, real_settings, lang) -> None:
     check_page(html.landing_page(real_store, lang, real_settings))

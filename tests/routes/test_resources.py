@@ -176,6 +176,7 @@ def test_404_is_html_for_browsers(mini: TestClient) -> None:
     response = mini.get("/doc/place/nowhere", headers={"Accept": "text/html"})
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("text/html")
+    assert 'rel="canonical"' not in response.text  # the URL asked for is not a page
 
 
 def test_conditional_requests(mini: TestClient) -> None:

@@ -1,6 +1,7 @@
 // The query page: run the query with fetch and draw the table, keep the URL shareable.
 // Without this file the form still works: it GETs /sparql and the server draws the table.
-// Data is only ever written with textContent, never as HTML.
+// Data is only ever written with textContent, never as HTML, and as the server writes it
+// (render/html.py, routes/sparql_page.py): in a <bdi>, with control characters as symbols.
 (function () {
   "use strict";
   var form = document.getElementById("sparql-form");
@@ -18,6 +19,28 @@
     var node = document.createElement(name);
     if (text !== undefined) { node.textContent = text; }
     return node;
+  }
+  var CONTROLS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g;
+  var BIDI_CONTROLS = /[\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+  function holding(name, text) {  // an element with data in it: in a <bdi>, controls as symbols
+    var node = el(name), shown = text.replace(CONTROLS, function (c) {
+      var code = c.charCodeAt(0);
+      return String.fromCharCode(code < 0x20 ? 0x2400 + code : code === 0x7f ? 0x2421 : 0xfffd);
+    });
+    node.appendChild(el("bdi", shown));
+    return node;
+  }
+  function ntriples(term) {  // a triple term's parts, as N-Triples writes them
+    if (term.type === "uri") { return "<" + term.value + ">"; }
+    if (term.type === "bnode") { return "_:" + term.value; }
+    if (term.type === "triple") {
+      return "<<( " + ["subject", "predicate", "object"].map(function (part) {
+        return ntriples(term.value[part]);
+      }).join(" ") + " )>>";
+    }
+    var literal = JSON.stringify(term.value);
+    if (term["xml:lang"]) { return literal + "@" + term["xml:lang"]; }
+    return term.datatype ? literal + "^^<" + term.datatype + ">" : literal;
   }
   function queryUrl(query, format) {
     var params = new URLSearchParams({ query: query });
@@ -41,19 +64,22 @@
     downloads.hidden = false;
   }
   function cell(term) {
-    var td = el("td");
+    var td = el("td"), node;
     if (!term) { return td; }
     if (term.type === "uri" && term.value.indexOf(base) === 0) {
-      var a = el("a", term.value); a.href = term.value; td.appendChild(a);
-    } else if (term.type === "bnode") {
-      td.textContent = "_:" + term.value;
+      node = holding("a", term.value); node.href = term.value;
+    } else if (term.type === "uri") {
+      node = holding("span", term.value); node.className = "iri";
+    } else if (term.type !== "literal") {
+      node = holding("code", term.type === "bnode" ? "_:" + term.value : ntriples(term));
+    } else if (term["xml:lang"]) {
+      node = holding("span", term.value); node.lang = term["xml:lang"];
+      td.append(node, " ");
+      node = el("span", "@" + term["xml:lang"]); node.className = "muted";
     } else {
-      td.textContent = term.value;
-      if (term["xml:lang"]) {
-        td.lang = term["xml:lang"];
-        td.appendChild(el("span", " @" + term["xml:lang"])).className = "muted";
-      }
+      node = holding("span", term.value);
     }
+    td.appendChild(node);
     return td;
   }
   function draw(data, truncated) {
@@ -101,7 +127,9 @@
       }
       if (construct) {
         return response.text().then(function (text) {
-          results.replaceChildren(el("pre", text));
+          results.replaceChildren(el("pre", text.replace(BIDI_CONTROLS, function (c) {
+            return "\\u" + c.charCodeAt(0).toString(16).toUpperCase();  // as the server shows it
+          })));
         });
       }
       return response.json().then(function (data) { draw(data, truncated); });
