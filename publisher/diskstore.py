@@ -43,6 +43,19 @@ def holds(path: Path, version: str) -> bool:
         return False
 
 
+def replaceable(path: Path) -> bool:
+    """Whether ``replace`` may put a store at ``path``: nothing is there, or an empty
+    folder, or a store (a folder with our inner stamp, or RocksDB's ``CURRENT``: a load
+    that never finished, or an Oxigraph store). Anything else is somebody's folder or file
+    (``--store data`` by mistake), which a swap would delete."""
+    if not os.path.lexists(path):
+        return True
+    if not path.is_dir() or path.is_symlink():
+        return False
+    return not any(path.iterdir()) or (path / INNER_STAMP).is_file() \
+        or (path / "CURRENT").is_file()
+
+
 def replace(path: Path, fill: Callable[[ox.Store], None],
             describe: Callable[[ox.Store, Path], None], version: str, stamp: Path,
             stamp_text: str, stage: Callable[[str], None] | None = None) -> None:

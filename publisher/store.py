@@ -122,6 +122,10 @@ class OxigraphStore:
                 if read_only:
                     raise DataError(f"store {settings.store} does not hold the current data; "
                                     "run `publisher load` first")
+                if not diskstore.replaceable(path):
+                    raise DataError(f"{settings.store} exists and is not a store: a load "
+                                    "would replace it, so it is left as it is. Give --store "
+                                    "a new folder, or an existing store's.")
 
                 def describe(fresh: ox.Store, folder: Path) -> None:
                     started = time.perf_counter()

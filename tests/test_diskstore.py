@@ -20,6 +20,7 @@ import pytest
 
 from publisher import diskstore
 from publisher.config import CANONICAL_BASE, Settings
+from publisher.errors import DataError
 from publisher.store import OxigraphStore
 from tests.conftest import ROOT, Server
 
@@ -129,3 +130,24 @@ def test_a_load_that_fails_to_parse_leaves_the_store_alone(tmp_path: Path) -> No
         _open_and_close(settings)
     assert diskstore.holds(store, version) and _count(store) == before
     assert list(tmp_path.glob("store.loading-*")) == []
+
+
+def test_a_folder_or_file_that_is_not_a_store_is_never_replaced(tmp_path: Path) -> None:
+    """``--store data`` by mistake: the load was swapped in over the editor's data/ and the
+    folder deleted, with exit 0."""
+    folder = tmp_path / "thesis"
+    (folder / "docs").mkdir(parents=True)
+    (folder / "docs" / "thesis.txt").write_text("important")
+    plain = tmp_path / "notes.txt"
+    plain.write_text("notes")
+    for path in (folder, plain):
+        with pytest.raises(DataError, match="exists and is not a store"):
+            OxigraphStore.open(Settings(store=str(path)))
+    assert (folder / "docs" / "thesis.txt").read_text() == "important"
+    assert plain.read_text() == "notes"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "thesis"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert diskstore.holds(empty, _open_and_close(Settings(store=str(empty))))
+    reloaded = Settings(store=str(empty), withhold_personal_data=True)  # a store: replaced
+    assert diskstore.holds(empty, _open_and_close(reloaded))
