@@ -23,7 +23,7 @@ from typing import Any
 
 from publisher.cli_parser import build_parser, settings_from
 from publisher.config import Settings, is_remote
-from publisher.errors import ConfigError, DataError
+from publisher.errors import ConfigError, DataError, HttpError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -45,6 +45,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, DataError) as exc:
         print(f"publisher: {exc.detail}", file=sys.stderr)
         return 2
+    except HttpError as exc:  # a remote store's answer (push, or a command over one)
+        print(f"publisher: {exc.detail}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"publisher: {args.command} interrupted", file=sys.stderr)
+        return 130
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -121,10 +127,9 @@ def _load(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     if not settings.store:
         raise ConfigError("publisher load needs an on-disk store: --store PATH")
-    if args.force:
-        from pathlib import Path  # noqa: PLC0415
-
-        Path(settings.store + ".version").unlink(missing_ok=True)
+    if is_remote(settings.store):
+        raise ConfigError("publisher load fills an on-disk store; for a remote SPARQL store "
+                          "use publisher push")
     total = sum(f.path.stat().st_size for f in source_files(settings))
     started = time.perf_counter()
     if sys.stderr.isatty():  # a progress bar; elsewhere (logs, CI) none, nor its cost
@@ -133,10 +138,11 @@ def _load(args: argparse.Namespace) -> int:
         with tqdm(total=total, unit="B", unit_scale=True, desc="load") as bar:
             # what follows the fill (minutes at 10^7 triples) shows beside the full bar
             store = OxigraphStore.open(settings, progress=bar.update,
-                                       stage=lambda text: bar.set_postfix_str(text))
+                                       stage=lambda text: bar.set_postfix_str(text),
+                                       refill=args.force)
             bar.set_postfix_str("done")
     else:
-        store = OxigraphStore.open(settings)
+        store = OxigraphStore.open(settings, refill=args.force)
     seconds = time.perf_counter() - started
     described = store.timings.get("described")
     of_it = "" if described is None else \

@@ -93,7 +93,8 @@ class OxigraphStore:
     @classmethod
     def open(cls, settings: Settings, read_only: bool = False,
              progress: Progress | None = None,
-             stage: Callable[[str], None] | None = None) -> OxigraphStore:
+             stage: Callable[[str], None] | None = None,
+             refill: bool = False) -> OxigraphStore:
         """Load data/ and ontology/ into memory, or open (and if stale or without its
         descriptions, first refill) a disk store, read-only (see the module's docstring).
 
@@ -101,7 +102,9 @@ class OxigraphStore:
         process that started this one) has filled; a stale store is an error then.
         ``progress`` is told the source bytes read while (re)filling (bulkload.py), and
         ``stage`` what a refill does after that: "compacting", then "writing <file>" for
-        each dump (the statistics are counted beside them)."""
+        each dump (the statistics are counted beside them). ``refill``: refill a disk store
+        even when it is current (``publisher load --force``); until the new one is swapped
+        in, the old one and its stamp stay as they were."""
         files = source_files(settings)
         path = Path(settings.store) if settings.store else None
         stamp = path.with_name(path.name + ".version") if path is not None else None
@@ -117,8 +120,8 @@ class OxigraphStore:
         try:
             if not read_only:
                 diskstore.recover(path)  # after a killed load (diskstore.py)
-            if _stamp_lines(stamp)[:1] != [version] or not diskstore.holds(path, version) \
-                    or not descriptions.complete(path):
+            if refill or _stamp_lines(stamp)[:1] != [version] \
+                    or not diskstore.holds(path, version) or not descriptions.complete(path):
                 if read_only:
                     raise DataError(f"store {settings.store} does not hold the current data; "
                                     "run `publisher load` first")

@@ -215,3 +215,43 @@ def test_load_needs_a_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     data, ontology, _ = _folders(tmp_path)
     assert cli.main(["load", "--data-dir", str(data), "--ontology-dir", str(ontology)]) == 2
     assert "--store" in capsys.readouterr().err
+
+
+def test_a_forced_load_that_fails_keeps_the_store_and_its_stamp(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]
+                                                                ) -> None:
+    """``--force`` refills a current store; it used to delete the stamp first, so a load
+    that then failed left the good store stale (and the next open refilling it)."""
+    data, ontology, store = _folders(tmp_path)
+    _write(data / "part.nt", _triples(50))
+    assert _load(data, ontology, store) == 0
+    stamp = store.with_name("db.version").read_text()
+    assert _load(data, ontology, store, "--force") == 0  # refilled: the same version
+    assert store.with_name("db.version").read_text() == stamp
+    (data / "broken.ttl").write_text("<a> <b> .\n")
+    assert _load(data, ontology, store, "--force") == 2
+    assert "broken.ttl" in capsys.readouterr().err
+    assert store.with_name("db.version").read_text() == stamp
+    assert _count(store)[0] == len(set(_triples(50)))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "db", "db.version", "ontology"]
+
+
+def test_load_refuses_a_remote_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data, ontology, _ = _folders(tmp_path)
+    assert cli.main(["load", "--store", "sparql+http://127.0.0.1:9/sparql", "--data-dir",
+                     str(data), "--ontology-dir", str(ontology)]) == 2
+    assert "publisher push" in capsys.readouterr().err
+    assert not list(Path.cwd().glob("sparql+http*"))
+
+
+def test_push_to_a_store_that_is_down_is_one_line(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """It printed a 35-line traceback ending in ServiceUnavailable."""
+    data, ontology, _ = _folders(tmp_path)
+    _write(data / "part.nt", _triples(5))
+    code = cli.main(["push", "--store", "sparql+http://127.0.0.1:9/sparql", "--store-update",
+                     "http://127.0.0.1:9/update", "--data-dir", str(data), "--ontology-dir",
+                     str(ontology)])
+    err = capsys.readouterr().err
+    assert code == 1 and err.startswith("publisher: ") and err.count("\n") == 1
+    assert "Traceback" not in err
