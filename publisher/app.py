@@ -60,14 +60,18 @@ def create_app_from_env() -> Publisher:
     return create_app(load_settings(), read_only_store=True)
 
 
-def create_app(settings: Settings, read_only_store: bool = False) -> Publisher:
-    """The whole publisher as one ASGI app; the store opens when the app starts."""
+def create_app(settings: Settings, read_only_store: bool = False,
+               store: OxigraphStore | None = None) -> Publisher:
+    """The whole publisher as one ASGI app; the store opens when the app starts, unless it
+    is given already open (``publisher serve`` opens it first, so that bad data is a
+    one-line error before the server starts, not a traceback from its start-up)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.runtime = Runtime.open(
-            settings, OxigraphStore.open(settings, read_only=True)
-            if read_only_store and not is_remote(settings.store) else None)
+        opened = store
+        if opened is None and read_only_store and not is_remote(settings.store):
+            opened = OxigraphStore.open(settings, read_only=True)
+        app.state.runtime = Runtime.open(settings, opened)
         app.state.reloader = Reloader(app.state, settings, app.state.metrics)  # reload.py
         await app.state.reloader.start()
         try:

@@ -67,9 +67,14 @@ def _serve(args: argparse.Namespace) -> int:
     logs.setup(settings.log_format, args.log_level)
     if args.workers > 1:
         return _serve_workers(settings, args)
+    store = None
+    if not is_remote(settings.store):  # bad data: cli.main's one line, before any server
+        from publisher.store import OxigraphStore  # noqa: PLC0415
+
+        store = OxigraphStore.open(settings)
     # uvicorn re-raises SIGTERM after its graceful shutdown; this makes that a clean exit 0
     signal.signal(signal.SIGTERM, _exit_cleanly)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+    uvicorn.run(create_app(settings, store=store), host=settings.host, port=settings.port,
                 log_config=None, **_server_options(settings, args))
     return 0
 

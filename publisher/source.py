@@ -103,7 +103,7 @@ def read_quads(source: SourceFile, base: str) -> Iterator[ox.Quad]:
         yield from _quads(triples, graph, base)
     except SyntaxError as exc:
         raise DataSyntaxError(str(source.path), exc.lineno or 0, exc.offset or 0,
-                              _plain_message(exc.msg)) from None
+                              plain_message(exc.msg)) from None
     except OSError as exc:
         raise DataError(f"{source.path}: {exc.strerror or exc}") from None
 
@@ -119,7 +119,7 @@ def _quads(triples: Iterator[Any], graph: ox.NamedNode, base: str) -> Iterator[o
         yield ox.Quad(s, p, o, target)
 
 
-def _plain_message(message: str) -> str:
+def plain_message(message: str) -> str:
     """Drop oxigraph's 'Parser error between ...:' prefix; the position is reported apart."""
     head, sep, rest = message.partition(": ")
     return rest if sep and head.startswith("Parser error") else message

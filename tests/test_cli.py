@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from publisher.cli import main
 from publisher.cli_parser import build_parser
+from tests.conftest import ROOT, free_port
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -53,3 +56,21 @@ def test_missing_data_dir_is_readable() -> None:
     result = run("validate", "--data-dir", "/nonexistent/data")
     assert result.returncode == 2
     assert "/nonexistent/data" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("store", [False, True], ids=["in-memory", "on-disk"])
+def test_serve_with_bad_data_is_one_line_before_any_server(tmp_path: Path, store: bool) -> None:
+    """It printed uvicorn's start-up traceback (some 50 lines) and exited 3; the position
+    was given twice ("...:23:49: Parser error at line 23 between columns 49 and 53: ...")."""
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "data", data)
+    places = data / "places.ttl"
+    lines = places.read_text().splitlines()
+    lines[22] = "<x> <y> oops ."
+    places.write_text("\n".join(lines) + "\n")
+    extra = ["--store", str(tmp_path / "db")] if store else []
+    result = run("serve", "--port", str(free_port()), "--data-dir", str(data), *extra)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"publisher: {places}:23:") and "Parser error" not in \
+        result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
