@@ -15,6 +15,10 @@ Checks, each a ``Finding.check`` name:
     labels       every described IRI under <base>id/ and <base>def/ has an rdfs:label in
                  Swedish and in English
     blank-node   no blank nodes in data/ (ontology/ may use them for OWL lists and SHACL)
+    datatype     every literal of the XSD date types rdflib does not check (gYear and the other
+                 g types) is well-formed, read by the engine's own casts: SHACL's sh:datatype
+                 fails an ill-typed literal (SHACL §4.1.1), but pyshacl knows ill-typed values
+                 only of the types rdflib parses, so "nineteen47"^^xsd:gYear passed
 
 The shapes are written against CANONICAL_BASE; when another base is served, read_quads
 rewrites their IRIs and this module rewrites the namespaces inside their SPARQL text.
@@ -22,7 +26,9 @@ rewrites their IRIs and this module rewrites the namespaces inside their SPARQL 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeGuard, cast
 
@@ -60,6 +66,7 @@ def validate(settings: Settings) -> Report:
     else:
         paths = {s.graph: s.path for s in sources}
         findings += _shacl(data, shape_quads, names, paths, settings)
+        findings += _ill_typed(quads, names, paths, settings)
     findings += _described(quads, names, settings)
     findings += _labels(quads, names, settings)
     data_graphs = {s.graph for s in sources if s.path.is_relative_to(settings.data_dir)}
@@ -106,6 +113,25 @@ def _to_rdflib(quads: Iterable[ox.Quad]) -> rdflib.Graph:
     return graph
 
 
+@contextmanager
+def _quiet_literals() -> Iterator[None]:
+    """Without rdflib's log of a literal it cannot convert ("Failed to convert Literal
+    lexical form to value", with a traceback on stderr): SHACL reports that literal, with
+    its file and line, and the editor took the traceback for a crash."""
+    literals = logging.getLogger("rdflib.term")
+    quiet = _NotConverted()
+    literals.addFilter(quiet)
+    try:
+        yield
+    finally:
+        literals.removeFilter(quiet)
+
+
+class _NotConverted(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Failed to convert Literal")
+
+
 def _rebase_sparql(shapes: rdflib.Graph, base: str) -> None:
     """Shapes name our namespaces inside SPARQL strings; move them to the served base."""
     if base == CANONICAL_BASE:
@@ -120,10 +146,11 @@ def _rebase_sparql(shapes: rdflib.Graph, base: str) -> None:
 def _shacl(data: list[ox.Quad], shape_quads: list[ox.Quad], names: dict[str, str],
            paths: dict[str, Path], settings: Settings) -> list[Finding]:
     """pyshacl without reasoning; each sh:ValidationResult becomes a located Finding."""
-    data_graph, shapes = _to_rdflib(data), _to_rdflib(shape_quads)
-    _rebase_sparql(shapes, settings.base)
-    _, results, _ = shacl_validate(data_graph, shacl_graph=shapes, inference="none",
-                                   abort_on_first=False, allow_warnings=True)
+    with _quiet_literals():
+        data_graph, shapes = _to_rdflib(data), _to_rdflib(shape_quads)
+        _rebase_sparql(shapes, settings.base)
+        _, results, _ = shacl_validate(data_graph, shacl_graph=shapes, inference="none",
+                                       abort_on_first=False, allow_warnings=True)
     locate = _Locator(data)
     findings = []
     for result in results.subjects(RDF.type, SH.ValidationResult):
@@ -139,6 +166,31 @@ def _shacl(data: list[ox.Quad], shape_quads: list[ox.Quad], names: dict[str, str
         findings.append(Finding("shacl", severity, message, _term_text(focus), path, file,
                                 _subject_line(paths.get(graph or ""), focus, settings)))
     return sorted(findings, key=lambda f: (f.file or "", f.focus or "", f.path or "", f.message))
+
+
+#: the XSD types whose lexical forms rdflib does not check (its Literal.ill_typed is None),
+#: each cast by the engine to see whether it is one
+UNCHECKED_TYPES = ("gYear", "gYearMonth", "gMonthDay", "gMonth", "gDay")
+_ILL_TYPED = "PREFIX xsd: <http://www.w3.org/2001/XMLSchema#> SELECT ?g ?s ?p ?o ?t WHERE {" \
+    + " UNION ".join(f"{{ GRAPH ?g {{ ?s ?p ?o }} FILTER(DATATYPE(?o) = xsd:{name}) "
+                     f"BIND(xsd:{name}(STR(?o)) AS ?valid) FILTER(!BOUND(?valid)) "
+                     f'BIND("{name}" AS ?t) }}' for name in UNCHECKED_TYPES) + " }"
+
+
+def _ill_typed(quads: list[ox.Quad], names: dict[str, str], paths: dict[str, Path],
+               settings: Settings) -> list[Finding]:
+    """Literals of ``UNCHECKED_TYPES`` that are not of their type (``datatype`` above)."""
+    store = ox.Store()
+    store.bulk_extend(quads)
+    findings = []
+    for row in cast(ox.QuerySolutions, store.query(_ILL_TYPED)):
+        graph, subject = row["g"].value, row["s"]
+        focus = rdflib.URIRef(subject.value) if isinstance(subject, ox.NamedNode) else None
+        findings.append(Finding(
+            "datatype", "violation", f'"{row["o"].value}" is not an xsd:{row["t"].value}',
+            _term_text(focus) if focus is not None else f"_:{subject.value}",
+            row["p"].value, names.get(graph), _subject_line(paths.get(graph), focus, settings)))
+    return sorted(findings, key=lambda f: (f.file or "", f.line or 0, f.message))
 
 
 def _path_text(results: rdflib.Graph, path: Any) -> str | None:

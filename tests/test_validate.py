@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -203,3 +205,29 @@ def test_blank_nodes_are_refused_in_data(copy: Settings) -> None:
          '    dcterms:identifier "SE" ;\n    schema:geo [ schema:latitude 59.0 ] ;')
     report = validate(copy)
     assert any(f.check == "blank-node" and f.file == "data/places.ttl" for f in report.findings)
+
+
+def test_an_ill_typed_year_is_a_violation_with_its_place(copy: Settings) -> None:
+    """pyshacl knows ill-typed values only of the types rdflib parses: "nineteen47"^^xsd:gYear
+    passed, and the page showed it as the start year."""
+    edit(copy, "twin-cities.ttl", 'schema:startDate "1947"^^xsd:gYear',
+         'schema:startDate "nineteen47"^^xsd:gYear')
+    report = validate(copy)
+    agreement = ID + "twinning/uppsala-frederiksberg"
+    found, = hits(report, "datatype", agreement, SCHEMA + "startDate")
+    assert found.severity == "violation" and '"nineteen47" is not an xsd:gYear' in found.message
+    assert found.file == "data/twin-cities.ttl"
+    assert found.line == line_of(copy, "twin-cities.ttl", f"<{agreement}>", start=True)
+    assert not report.ok
+
+
+def test_a_malformed_date_is_reported_without_rdflibs_traceback(copy: Settings) -> None:
+    """rdflib logged "Failed to convert Literal lexical form to value" with a traceback on
+    stderr, and the editor took the check for a crash."""
+    edit(copy, "dataset.ttl", 'dcterms:modified "2026-11-28"', 'dcterms:modified "28 nov 2026"')
+    done = subprocess.run([sys.executable, "-m", "publisher", "validate", "--data-dir",
+                           str(copy.data_dir), "--ontology-dir", str(copy.ontology_dir)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "data/dataset.ttl:" in done.stdout
+    assert '"28 nov 2026"' in done.stdout
+    assert done.stderr == ""
