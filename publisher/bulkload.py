@@ -19,8 +19,7 @@ from typing import IO
 import pyoxigraph as ox
 
 from publisher.config import CANONICAL_BASE
-from publisher.errors import DataSyntaxError
-from publisher.source import SourceFile, plain_message, read_quads
+from publisher.source import SourceFile, read_quads, syntax_error
 
 #: Called with the number of source bytes just read (for a progress bar).
 Progress = Callable[[int], object]
@@ -63,8 +62,7 @@ def load_files(store: ox.Store, files: list[SourceFile], base: str,
             try:
                 _bulk_load(store, source, progress)
             except SyntaxError as exc:
-                raise DataSyntaxError(str(source.path), exc.lineno or 0, exc.offset or 0,
-                                      plain_message(exc.msg)) from None
+                raise syntax_error(source, exc) from None
         else:
             store.bulk_extend(read_quads(source, base))
             if progress is not None:

@@ -34,15 +34,23 @@ def settings_from(args: argparse.Namespace, **extra: Any) -> Settings:
         store=args.store, withhold_personal_data=args.withhold_personal_data, **extra)
 
 
+def _positive(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {number}")
+    return number
+
+
 def _settings_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("settings (override PUBLISHER_* and the TOML file)")
     group.add_argument("--config", metavar="FILE", help="TOML settings file "
                        "(default: ./publisher.toml if present, or $PUBLISHER_CONFIG)")
     group.add_argument("--base", help="base IRI every IRI of ours is served under "
                        "(default https://data.uppsala.se/)")
-    group.add_argument("--data-dir", help="folder of the data graph (default: data/)")
+    group.add_argument("--data-dir", help="folder of the data graph (default: the data/ "
+                       "beside the publisher package, i.e. this checkout's)")
     group.add_argument("--ontology-dir", help="folder of vocabulary and shapes "
-                       "(default: ontology/)")
+                       "(default: the checkout's ontology/)")
     group.add_argument("--store", help="on-disk Oxigraph store folder; reopened without "
                        "reloading when it already holds the current data (default: in memory); "
                        "or a remote SPARQL endpoint, sparql+http(s)://HOST:PORT/PATH (see "
@@ -61,11 +69,12 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="TCP port (default 8000)")
     serve.add_argument("--log-level", default="info",
-                       choices=["critical", "error", "warning", "info", "debug"])
+                       choices=["critical", "error", "warning", "info", "debug"],
+                       help="least severe log lines written (default info)")
     serve.add_argument("--log-format", choices=["text", "json"],
                        help="access and error log format (default text; json: one object "
                        "per line)")
-    serve.add_argument("--workers", type=int, default=1, metavar="N",
+    serve.add_argument("--workers", type=_positive, default=1, metavar="N",
                        help="server processes sharing one port (default 1); with --store they "
                        "share the on-disk store read-only, after this process has brought it "
                        "up to date")

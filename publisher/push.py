@@ -72,7 +72,9 @@ def files_for(settings: Settings, paths: Iterable[str]) -> list[SourceFile]:
     found = []
     for name in paths:
         path = Path(name)
-        if rdf_suffix(path) not in RDF_SUFFIXES or not path.is_file():
+        if not path.is_file():
+            raise DataError(f"{path}: no such file")
+        if rdf_suffix(path) not in RDF_SUFFIXES:
             raise DataError(f"{path}: not an RDF file ({', '.join(sorted(RDF_SUFFIXES))})")
         stem = path.name.removesuffix(".gz").removesuffix(rdf_suffix(path))
         found.append(SourceFile(path, settings.iri(f"graph/{stem}")))

@@ -11,6 +11,7 @@ base, every IRI that starts with CANONICAL_BASE is rewritten here, once, at load
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 from collections.abc import Iterator
@@ -52,7 +53,11 @@ def source_files(settings: Settings) -> list[SourceFile]:
         if not folder.is_dir():
             raise DataError(f"{folder}: no such directory")
         for path in sorted(folder.rglob("*")):
-            if rdf_suffix(path) not in RDF_SUFFIXES or not path.is_file():
+            if rdf_suffix(path) not in RDF_SUFFIXES:
+                continue
+            if path.is_symlink() and not path.exists():  # dangling, or a loop: not skipped
+                raise DataError(f"{path}: a symbolic link to nothing that can be read")
+            if not path.is_file():
                 continue
             relative = path.relative_to(folder)
             if settings.withhold_personal_data and relative.parts[0] == PERSONAL_FOLDER:
@@ -102,8 +107,7 @@ def read_quads(source: SourceFile, base: str) -> Iterator[ox.Quad]:
         triples = ox.parse(path=source.path, format=source.format, base_iri=CANONICAL_BASE)
         yield from _quads(triples, graph, base)
     except SyntaxError as exc:
-        raise DataSyntaxError(str(source.path), exc.lineno or 0, exc.offset or 0,
-                              plain_message(exc.msg)) from None
+        raise syntax_error(source, exc) from None
     except OSError as exc:
         raise DataError(f"{source.path}: {exc.strerror or exc}") from None
 
@@ -117,6 +121,18 @@ def _quads(triples: Iterator[Any], graph: ox.NamedNode, base: str) -> Iterator[o
             s, p, o = _rebase(s, base), _rebase(p, base), _rebase(o, base)
             target = _rebase(target, base)
         yield ox.Quad(s, p, o, target)
+
+
+def syntax_error(source: SourceFile, exc: SyntaxError) -> DataSyntaxError:
+    """The engine's syntax error, located, in the editor's words: a file saved with a
+    byte-order mark (Windows Notepad does) fails at 1:1 on an invisible character."""
+    message = plain_message(exc.msg)
+    if (exc.lineno or 0) <= 1 and (exc.offset or 0) <= 1:
+        with contextlib.suppress(OSError), open(source.path, "rb") as start:
+            if start.read(3) == b"\xef\xbb\xbf":
+                message = ("the file starts with a byte-order mark (U+FEFF); save it as "
+                           "UTF-8 without one")
+    return DataSyntaxError(str(source.path), exc.lineno or 0, exc.offset or 0, message)
 
 
 def plain_message(message: str) -> str:

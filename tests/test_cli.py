@@ -74,3 +74,25 @@ def test_serve_with_bad_data_is_one_line_before_any_server(tmp_path: Path, store
     assert result.stderr.startswith(f"publisher: {places}:23:") and "Parser error" not in \
         result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_what_the_editor_may_get_wrong_is_named_plainly(tmp_path: Path) -> None:
+    """A byte-order mark (an invisible character at 1:1), a symbolic link to nothing (it was
+    skipped without a word), a file that does not exist ("not an RDF file"), --workers 0
+    (accepted)."""
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "data", data)
+    places = data / "places.ttl"
+    places.write_bytes(b"\xef\xbb\xbf" + places.read_bytes())
+    bom = run("validate", "--data-dir", str(data))
+    assert bom.returncode == 1 and "data/places.ttl:1:1: syntax: the file starts with a " \
+        "byte-order mark (U+FEFF); save it as UTF-8 without one" in bom.stdout
+    places.write_bytes(places.read_bytes()[3:])
+    (data / "gone.ttl").symlink_to(tmp_path / "nowhere.ttl")
+    gone = run("validate", "--data-dir", str(data))
+    assert gone.returncode == 2 and "gone.ttl: a symbolic link to nothing" in gone.stderr
+    missing = run("push", str(tmp_path / "nonexistent.ttl"), "--store",
+                  "sparql+http://127.0.0.1:9/sparql", "--store-update", "http://127.0.0.1:9/u")
+    assert missing.returncode == 2 and "nonexistent.ttl: no such file" in missing.stderr
+    none = run("serve", "--workers", "0")
+    assert none.returncode == 2 and "--workers: must be 1 or more" in none.stderr
