@@ -214,9 +214,12 @@ def _export(args: argparse.Namespace) -> int:
             return response.content
 
         paths = list(planned_paths(settings, store.subjects_with_prefix))
-        count = export(root, settings, fetch, paths, progress=lambda items: tqdm(
-            items, desc="export", unit="file", disable=not sys.stderr.isatty()))
-    print(f"wrote {count} files to {root}")
+        done = export(root, settings, fetch, paths, version=store.version,
+                      progress=lambda items: tqdm(items, desc="export", unit="file",
+                                                  disable=not sys.stderr.isatty()))
+    if (warning := done.warning()) is not None:
+        print(f"publisher: {warning}", file=sys.stderr)
+    print(done.summary())
     return 0
 
 

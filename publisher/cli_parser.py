@@ -112,11 +112,13 @@ def _add_export(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "RDF/XML), the VoID description and every resource document in every format to DIR, "
         "laid out as the server's URLs (DIR/doc/place/tartu.ttl, DIR/catalog.rdf, "
         "DIR/index.html), so any web server can host the dataset. DIR must be empty unless "
-        "--force; nothing is ever deleted. Example: publisher export site/ --base "
+        "--force; then files an earlier export wrote and this one does not (a person since "
+        "withheld) are removed, and no other file. Example: publisher export site/ --base "
         "https://data.uppsala.se/")
     export.add_argument("dir", metavar="DIR", help="folder to write into")
     export.add_argument("--force", action="store_true",
-                        help="write into a non-empty DIR (adds and overwrites, never deletes)")
+                        help="write into a non-empty DIR (adds and overwrites; removes only what "
+                        "an earlier export's manifest lists and this one does not write)")
     _settings_flags(export)
 
 

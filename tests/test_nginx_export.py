@@ -100,3 +100,5 @@ def test_things_suffixes_and_refusals(site: tuple[str, Path]) -> None:
         "text/turtle")
     assert httpx.get(base + "/", headers={"Accept": BROWSER}).content \
         == (root / "index.html").read_bytes()
+    assert (root / ".publisher-export.json").is_file()  # for the next export, not the web
+    assert httpx.get(base + "/.publisher-export.json").status_code == 404
