@@ -117,6 +117,14 @@ def test_sighup_reloads_every_worker_and_the_server_lives_on(copy: Path) -> None
                     str(copy / "ontology"))
     pids = _workers(server)
     try:
+        def every_worker_serves() -> bool:  # (a worker still starting ignores SIGHUP)
+            for _ in range(20):  # a fresh connection lands on either worker's socket
+                with httpx.Client(timeout=30) as fresh:
+                    if fresh.get(server.url("readyz")).status_code != 200:
+                        return False
+            return True
+
+        _wait_for(every_worker_serves)
         twins = copy / "data" / "twin-cities.ttl"
         twins.write_text(twins.read_text().replace('"Tartu"@en', '"Tartu (edited)"@en', 1))
         server.process.send_signal(signal.SIGHUP)
