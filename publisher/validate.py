@@ -15,6 +15,8 @@ Checks, each a ``Finding.check`` name:
     labels       every described IRI under <base>id/ and <base>def/ has an rdfs:label in
                  Swedish and in English
     blank-node   no blank nodes in data/ (ontology/ may use them for OWL lists and SHACL)
+    empty        a file that holds no triples (a warning: emptied by mistake, its resources
+                 then show up as violations in the files that point to them)
     datatype     every literal of the XSD date types rdflib does not check (gYear and the other
                  g types) is well-formed, read by the engine's own casts: SHACL's sh:datatype
                  fails an ill-typed literal (SHACL §4.1.1), but pyshacl knows ill-typed values
@@ -52,7 +54,7 @@ def validate(settings: Settings) -> Report:
     names = {s.graph: _display(s.path, settings) for s in sources}
     quads, findings = _parse_all(sources, settings)
     files = tuple(names.values())
-    if findings:
+    if any(f.check != "empty" for f in findings):
         return Report(tuple(findings), files, 0)
     shapes = next((s for s in sources if s.path == settings.ontology_dir / SHAPES_FILE), None)
     shapes_graph = shapes.graph if shapes else None
@@ -82,7 +84,11 @@ def _parse_all(sources: list[SourceFile],
     findings: list[Finding] = []
     for source in sources:
         try:
+            before = len(quads)
             quads.extend(read_quads(source, settings.base))
+            if len(quads) == before:  # the violations it causes would name other files
+                findings.append(Finding("empty", "warning", "the file holds no triples",
+                                        file=_display(source.path, settings)))
         except DataSyntaxError as exc:
             findings.append(Finding("syntax", "error", exc.message,
                                     file=_display(Path(exc.path), settings),

@@ -24,7 +24,7 @@ PREFIXES = {f"{name}:": namespace for name, namespace in STANDARD_PREFIXES.items
 
 @dataclass(frozen=True)
 class Finding:
-    check: str  # syntax | read | shacl | datatype | described | labels | blank-node
+    check: str  # syntax | read | empty | shacl | datatype | described | labels | blank-node
     severity: str  # error | violation | warning | info
     message: str
     focus: str | None = None  # the resource concerned, as a full IRI (or _:label)

@@ -231,3 +231,13 @@ def test_a_malformed_date_is_reported_without_rdflibs_traceback(copy: Settings) 
     assert done.returncode == 1 and "data/dataset.ttl:" in done.stdout
     assert '"28 nov 2026"' in done.stdout
     assert done.stderr == ""
+
+
+def test_an_emptied_file_is_named(copy: Settings) -> None:
+    """Its resources showed up only as violations in the files that point to them."""
+    (copy.data_dir / "places.ttl").write_text("# emptied by mistake\n")
+    report = validate(copy)
+    empty, = [f for f in report.findings if f.check == "empty"]
+    assert empty.file == "data/places.ttl" and empty.severity == "warning"
+    assert not report.ok  # the violations elsewhere still fail it
+    assert report.to_text().startswith("data/places.ttl: empty: the file holds no triples")
