@@ -364,3 +364,28 @@ def test_a_memory_error_in_a_worker_is_reported_with_the_bound() -> None:
     error = error_from(("error", "memory", ""), 64)
     assert isinstance(error, QueryOutOfMemory) and error.status == 503
     assert "limit of 64 MB" in error.detail
+
+
+def test_a_large_message_goes_in_one_write_that_recv_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Connection.send writes a message over 16 kB as its length, then its bytes: two
+    wake-ups of the server for one piece of an answer."""
+    import os  # noqa: PLC0415
+    import socket  # noqa: PLC0415
+    from multiprocessing.connection import Connection  # noqa: PLC0415
+
+    ours, theirs = socket.socketpair()
+    sender, receiver = Connection(ours.detach()), Connection(theirs.detach())
+    writes: list[int] = []
+    write = os.write
+
+    def counted(fd: int, data: Any) -> int:
+        writes.append(len(data))
+        return write(fd, data)
+
+    monkeypatch.setattr(os, "write", counted)
+    message = ("all", False, b"x" * 100_000)
+    evaluate.send_at_once(sender, message)
+    assert len(writes) == 1
+    assert receiver.recv() == message
+    sender.close()
+    receiver.close()
