@@ -5,12 +5,23 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 from uvicorn.server import ServerState
 
+from publisher.config import Settings
 from publisher.http_server import BoundedHttpTools
+
+#: a small graph for the SPARQL tests: things with labels, and named queries of its own
+SPARQL_FIXTURE = Path(__file__).resolve().parent / "fixtures" / "sparql"
+
+
+def fixture_settings(**changes: object) -> Settings:
+    """Settings over SPARQL_FIXTURE."""
+    return Settings(data_dir=SPARQL_FIXTURE / "data", ontology_dir=SPARQL_FIXTURE / "ontology",
+                    queries_dir=SPARQL_FIXTURE / "queries").replace(**changes)
 
 
 def assert_problem(response: Any, status: int) -> dict[str, Any]:

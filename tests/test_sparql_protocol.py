@@ -5,7 +5,6 @@ requests without a query (publisher/sparql.py, publisher/routes/sparql.py)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -14,11 +13,10 @@ from fastapi.testclient import TestClient
 from SPARQLWrapper import CSV, JSONLD, RDFXML, TSV, SPARQLWrapper
 
 from publisher.app import create_app
-from publisher.config import Settings
 from tests.conftest import Server
-from tests.support import assert_problem
+from tests.support import SPARQL_FIXTURE, assert_problem, fixture_settings
 
-FIXTURE = Path(__file__).resolve().parent / "fixtures" / "sparql"
+FIXTURE = SPARQL_FIXTURE
 BASE = "https://data.uppsala.se/"
 LABEL = "<http://www.w3.org/2000/01/rdf-schema#label>"
 THINGS = f"SELECT ?s ?label WHERE {{ ?s {LABEL} ?label }} ORDER BY ?s ?label"
@@ -28,9 +26,7 @@ COUNT = "SELECT (COUNT(*) AS ?n) {} WHERE {{ ?s ?p ?o }}"
 
 @pytest.fixture(scope="module")
 def sparql() -> Iterator[TestClient]:
-    settings = Settings(data_dir=FIXTURE / "data", ontology_dir=FIXTURE / "ontology",
-                        queries_dir=FIXTURE / "queries")
-    with TestClient(create_app(settings), base_url=BASE[:-1]) as client:
+    with TestClient(create_app(fixture_settings()), base_url=BASE[:-1]) as client:
         yield client
 
 

@@ -21,7 +21,7 @@ from publisher.query_text import with_values
 from publisher.remote import RemoteStore, meta_graph
 from tests.conftest import free_port
 from tests.remote.conftest import Virtuoso
-from tests.routes.test_sparql import fixture_settings
+from tests.support import fixture_settings
 
 pytestmark = pytest.mark.slow
 BASE = "http://remote.test/"

@@ -19,24 +19,18 @@ import rdflib
 from fastapi.testclient import TestClient
 
 from publisher.app import create_app
-from publisher.config import Settings
 from publisher.render.rdf import context
 from publisher.workers import live
 from tests.conftest import Server
-from tests.support import assert_problem
+from tests.support import SPARQL_FIXTURE, assert_problem, fixture_settings
 
-FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "sparql"
+FIXTURE = SPARQL_FIXTURE
 BASE = "https://data.uppsala.se/"
 THINGS = "SELECT ?s ?label WHERE { ?s a <https://data.uppsala.se/id/thing/Thing> ; " \
          "<http://www.w3.org/2000/01/rdf-schema#label> ?label FILTER(LANG(?label) = 'en') } " \
          "ORDER BY ?s"
 GRAPH = BASE + "graph/data/things"
 SD = "http://www.w3.org/ns/sparql-service-description#"
-
-
-def fixture_settings(**changes: object) -> Settings:
-    return Settings(data_dir=FIXTURE / "data", ontology_dir=FIXTURE / "ontology",
-                    queries_dir=FIXTURE / "queries").replace(**changes)
 
 
 @pytest.fixture(scope="module")

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from publisher.app import create_app
-from publisher.config import Settings
 from tests.a11y import NS, check_page, unisolated
+from tests.support import fixture_settings
 
-FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "sparql"
 BASE = "https://data.uppsala.se/"
 HTML = {"Accept": "text/html"}
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -26,9 +24,7 @@ HOSTILE_SPARQL = '"evil \\u202Egnp.exe\\u0000<b>"'
 
 @pytest.fixture(scope="module")
 def page_client() -> Iterator[TestClient]:
-    settings = Settings(data_dir=FIXTURE / "data", ontology_dir=FIXTURE / "ontology",
-                        queries_dir=FIXTURE / "queries")
-    with TestClient(create_app(settings), base_url=BASE[:-1]) as client:
+    with TestClient(create_app(fixture_settings()), base_url=BASE[:-1]) as client:
         yield client
 
 
