@@ -127,6 +127,17 @@ def test_a_foreign_graph_is_named_with_its_clause(clause: str, named: bool) -> N
     assert refused.value.detail.startswith(f"{clause} <http://203.0.113.1/g> is not a graph")
 
 
+def test_a_graph_pattern_names_only_our_graphs() -> None:
+    """A remote Virtuoso answered ASK { GRAPH <not ours> { ?s ?p ?o } } true (and COUNT 1)
+    where the embedded store answers false: such a graph is refused, as in FROM."""
+    with pytest.raises(QueryRefused, match="^GRAPH <http://203.0.113.1/g> is not a graph"):
+        analyse("ASK { GRAPH <http://203.0.113.1/g> { ?s ?p ?o } }", 10_000, GRAPHS)
+    ours = "PREFIX g: <https://data.uppsala.se/graph/data/> ASK { GRAPH g:things { ?s ?p ?o } }"
+    assert analyse(ours, 10_000, GRAPHS).form == "ASK"
+    assert analyse("ASK { GRAPH ?g { ?s ?p ?o } }", 10_000, GRAPHS).form == "ASK"
+    assert analyse('ASK { ?s ?p "GRAPH <http://x/>" }', 10_000, GRAPHS).form == "ASK"
+
+
 def test_from_of_our_graphs_is_allowed_and_foreign_is_refused() -> None:
     parsed = analyse("PREFIX g: <https://data.uppsala.se/graph/data/> "
                      "SELECT * FROM g:things FROM NAMED <https://data.uppsala.se/graph/data/things>"
