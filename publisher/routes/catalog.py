@@ -250,8 +250,9 @@ async def check(request: Request) -> Response:
     httpx.ASGITransport (no socket, so a single worker cannot deadlock waiting on itself);
     anything outside our base is not fetched. The report depends on the data alone and
     takes about 0.4 s of parsing and SHACL (in a thread: harvest.py), so it is run once
-    per data version and kept by the Runtime, which a new version replaces. Shielded: a
-    client that goes away does not cancel the check the others wait for."""
+    per data version: kept with the store's version, as a remote store's changes under the
+    Runtime. Shielded: a client that goes away does not cancel the check the others wait
+    for."""
     report = await asyncio.shield(_own_check(request))
     return JSONResponse(report.to_json(), headers={"Cache-Control": "no-store"})
 
@@ -262,19 +263,23 @@ def _own_check(request: Request) -> asyncio.Future[Report]:
     it instead of starting their own."""
     from publisher.harvest import check_own_catalog  # noqa: PLC0415  (httpx, rdflib)
 
-    caches: dict[str, Any] = request.app.state.runtime.caches
-    running: asyncio.Future[Report] | None = caches.get(CHECK)
-    if running is None:
+    runtime = request.app.state.runtime
+    version: str = runtime.store.version
+    caches: dict[str, Any] = runtime.caches
+    kept: tuple[str, asyncio.Future[Report]] | None = caches.get(CHECK)
+    if kept is None or kept[0] != version:
         settings: Settings = request.app.state.settings
-        running = asyncio.ensure_future(check_own_catalog(
-            request.app, settings.base, settings.iri(dcat.HARVEST_PATH)))
-        caches[CHECK] = running
-        running.add_done_callback(partial(_forget_failed, caches))
-    return running
+        kept = (version, asyncio.ensure_future(check_own_catalog(
+            request.app, settings.base, settings.iri(dcat.HARVEST_PATH))))
+        caches[CHECK] = kept
+        kept[1].add_done_callback(partial(_forget_failed, caches, kept))
+    return kept[1]
 
 
-def _forget_failed(caches: dict[str, Any], done: asyncio.Future[Report]) -> None:
+def _forget_failed(caches: dict[str, Any], kept: tuple[str, asyncio.Future[Report]],
+                   done: asyncio.Future[Report]) -> None:
     """A check that failed (a 500 to its requests) is not kept: the next request runs it
-    again instead of getting the same failure until the data changes."""
-    if done.cancelled() or done.exception() is not None:
-        caches.pop(CHECK, None)
+    again instead of getting the same failure until the data changes. (Unless a check of a
+    newer version has taken its place already.)"""
+    if (done.cancelled() or done.exception() is not None) and caches.get(CHECK) is kept:
+        del caches[CHECK]

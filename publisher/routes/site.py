@@ -134,13 +134,17 @@ SITE_FILES = {"robots.txt": Format("robots", "text/plain", "txt", "site"),
 
 def _site_file(request: Request, name: str, settings: Settings, store: Store,
                build: Callable[[], str]) -> Response:
-    """robots.txt and sitemap.xml: built once per data version, with validators."""
+    """robots.txt and sitemap.xml: built once per data version, with validators. Kept with
+    the store's version, not for the Runtime's life: a remote store's data changes under
+    the Runtime, and every instance in front of it must give the same ETag."""
     caches = request.app.state.runtime.caches
-    rep = caches.get(name)
-    if rep is None:
+    version = store.version
+    kept: tuple[str, Representation] | None = caches.get(name)
+    if kept is None or kept[0] != version:
         body = build().encode()
-        rep = Representation(body, SITE_FILES[name], etag(store.version, body),
-                             settings.iri(name))
-        caches[name] = rep
+        kept = (version, Representation(body, SITE_FILES[name], etag(version, body),
+                                        settings.iri(name)))
+        caches[name] = kept
+    rep = kept[1]
     return respond(request, rep, {"Content-Type": rep.format.content_type},
                    store.version_time())
