@@ -8,8 +8,11 @@ from the environment (PUBLISHER_STORE_USER, PUBLISHER_STORE_PASSWORD) and are ne
 
 Answers can be parsed as they stream in: ``Reader`` is a file over the body for pyoxigraph's
 parsers that rewrites blank node ids pyoxigraph would refuse (Virtuoso writes
-``nodeID://b1001``). A store's refusal of a query becomes BadRequest with the store's own
-words, or ServiceUnavailable when it refused our credentials.
+``nodeID://b1001``). Only the store's 400 to a query a client sent is the client's fault
+(BadRequest with the store's own words); any other failure of the store (unreachable, a 5xx,
+a wrong address, our credentials refused, an answer that does not parse) is StoreFailed: 503
+with Retry-After and no word of the store's, logged in one line, and counted by the breaker
+unless a client's query may have provoked it (so no client can open it for everyone).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import httpx
 
 from publisher import __version__
 from publisher.config import Settings
-from publisher.errors import BadRequest, QueryTimeout, ServiceUnavailable
+from publisher.errors import BadRequest, ConfigError, QueryTimeout, ServiceUnavailable
 
 log = logging.getLogger("publisher.remote")  # one logger for the remote store, HTTP included
 
@@ -39,6 +42,30 @@ GATEWAY_ERRORS = (502, 503, 504)
 def http_url(url: str) -> str:
     """``sparql+https://h/p`` -> ``https://h/p`` (plain http(s) URLs are kept)."""
     return url.removeprefix("sparql+")
+
+
+def checked_url(url: str, setting: str) -> str:
+    """``http_url(url)``, or ConfigError naming the setting when it is no http(s) URL with a
+    host: a typo there is a configuration error, not a store that is "not answering"."""
+    plain = http_url(url)
+    try:
+        parsed = httpx.URL(plain)
+    except httpx.InvalidURL:
+        parsed = None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ConfigError(f"{setting} {url!r} is not an http(s) URL")
+    return plain
+
+
+class StoreFailed(ServiceUnavailable):
+    """The store failed to answer (503: the store is the one at fault, never the client).
+    ``detail`` is what a client reads; ``cause`` (one line: the status or the network
+    error) is for the log and for ``publisher push``, which names it."""
+
+    def __init__(self, cause: str,
+                 detail: str = "The data store is not answering; try again shortly.") -> None:
+        super().__init__(detail)
+        self.cause = cause
 
 
 # -- timeouts, retries, circuit breaker -----------------------------------------------------
@@ -87,7 +114,9 @@ def credentials(scheme: str, environ: Any = None) -> httpx.Auth | None:
 class Endpoint:
     """The HTTP side of a remote store, shared by every request of one process."""
 
-    def __init__(self, settings: Settings, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(self, settings: Settings, transport: httpx.BaseTransport | None = None,
+                 quiet: bool = False) -> None:
+        self.quiet = quiet  # ``publisher push`` reports each failure itself, in its one line
         self.retries = settings.store_retries
         self.breaker = Breaker(settings.store_breaker_failures, settings.store_breaker_seconds)
         self.client = httpx.Client(
@@ -97,11 +126,15 @@ class Endpoint:
 
     def send(self, method: str, url: str, *, retry: bool = True, stream: bool = False,
              read_timeout: float | None = None, timeouts_fail: bool = True,
-             **kwargs: Any) -> httpx.Response:
-        """One request, retried (reads only) on connection errors and 502/503/504. Returns
-        any other answer (the caller checks 4xx/5xx); a read past ``read_timeout`` is
-        QueryTimeout, and counts as a store failure only when ``timeouts_fail``."""
+             confirm_later: bool = False, **kwargs: Any) -> httpx.Response:
+        """One request, retried (reads only) on connection errors and 502/503/504, then
+        StoreFailed. Returns any other answer: the caller checks 4xx/5xx (``refused``). A
+        read past ``read_timeout`` is QueryTimeout, and counts as a store failure only when
+        ``timeouts_fail``. A 2xx counts as a success at once, or with ``confirm_later`` only
+        when the caller has read the body (``confirm``), so that answers that never parse
+        add up to an open breaker instead of each resetting its count."""
         attempts = 1 + (self.retries if retry else 0)
+        cause = ""
         timeout = httpx.Timeout(self.client.timeout.connect,
                                 read=read_timeout or self.client.timeout.read)
         for attempt in range(attempts):
@@ -118,17 +151,54 @@ class Endpoint:
                                    f"{timeout.read:g} s.", timeout=timeout.read) from None
             except httpx.TransportError as exc:
                 self.breaker.failure()
-                log.warning("remote store: %s %s failed: %s", method, url, type(exc).__name__)
+                cause = f"{type(exc).__name__}: {_line(str(exc))}".removesuffix(": ")
+                self._log(logging.WARNING, "%s %s failed: %s", method, url, cause)
                 continue
             if response.status_code in GATEWAY_ERRORS:
                 response.close()
                 self.breaker.failure()
-                log.warning("remote store: %s %s answered %d", method, url,
-                            response.status_code)
+                cause = f"answered {response.status_code} {response.reason_phrase}"
+                self._log(logging.WARNING, "%s %s %s", method, url, cause)
                 continue
-            self.breaker.success()
+            if response.is_success and not confirm_later:
+                self.breaker.success()
             return response
-        raise ServiceUnavailable("The data store is not answering; try again shortly.")
+        raise StoreFailed(cause)
+
+    def confirm(self) -> None:
+        """A 2xx sent with ``confirm_later`` has been read whole: the store works."""
+        self.breaker.success()
+
+    def failed(self, url: str, cause: str, count: bool = True) -> StoreFailed:
+        """The store's answer was no answer: logged in one line, counted by the breaker
+        when ``count``, and for the client a 503 without the store's words."""
+        if count:
+            self.breaker.failure()
+        cause = _line(cause)
+        self._log(logging.ERROR, "%s %s", url, cause)
+        return StoreFailed(cause)
+
+    def refused(self, response: httpx.Response, theirs: bool = False) -> Exception:
+        """The error for a store's non-2xx answer to a query. A 400 to a query a client sent
+        (``theirs``) is the client's (the store's first line, e.g. its syntax error); every
+        other answer is the store failing. What a client's query may provoke (a 400, a 5xx:
+        Virtuoso answers 500 to a division by zero) never counts toward the breaker."""
+        status = f"{response.status_code} {response.reason_phrase}".strip()
+        text = _line(response.text)
+        if theirs and response.status_code == 400:
+            self.breaker.success()
+            return BadRequest(f"The query could not be evaluated: {text or status}")
+        if response.status_code in (401, 403):
+            return self.failed(str(response.url), f"refused the publisher's credentials "
+                               f"({status})")
+        html = "html" in response.headers.get("content-type", "")
+        return self.failed(str(response.url), f"answered {status}"
+                           + (f": {text}" if text and not html else ""),
+                           count=not (theirs and response.status_code >= 500))
+
+    def _log(self, level: int, message: str, *args: Any) -> None:
+        if not self.quiet:
+            log.log(level, "remote store: " + message, *args)
 
     def close(self) -> None:
         self.client.close()
@@ -142,13 +212,10 @@ def form_data(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
     return data
 
 
-def refusal(response: httpx.Response) -> Exception:
-    """A 4xx/5xx answer of the store to a query: the store's own words, shortened."""
-    text = response.text.strip().splitlines()[0][:300] if response.text.strip() else ""
-    if response.status_code in (401, 403):
-        log.error("remote store refused our credentials (%d)", response.status_code)
-        return ServiceUnavailable("The data store refused the publisher's credentials.")
-    return BadRequest(f"The query could not be evaluated: {text or response.reason_phrase}")
+def _line(text: str) -> str:
+    """The first line of a message, shortened (a store's error page stays out of logs)."""
+    text = text.strip()
+    return text.splitlines()[0][:300] if text else ""
 
 
 # -- reading what the store answers ---------------------------------------------------------

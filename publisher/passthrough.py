@@ -55,7 +55,8 @@ class _Channel:
 
 
 class _Store:
-    """The remote store as run_job sees it: every query streams, under the deadline."""
+    """The remote store as run_job sees it: every query streams, under the deadline, sent
+    as the client's (a 400 of the store's is theirs: endpoint.Endpoint.refused)."""
 
     def __init__(self, store: RemoteStore, timeout: float, cancelled: threading.Event) -> None:
         self.store, self.timeout, self.cancelled = store, timeout, cancelled
@@ -65,13 +66,31 @@ class _Store:
         if self.cancelled.is_set():
             raise _Cancelled
         found, response = self.store.open_query(text, read_timeout=self.timeout,
-                                                cancelled=self.cancelled, **options)
+                                                cancelled=self.cancelled, theirs=True,
+                                                **options)
         self.responses.append(response)
         return found
 
     def close(self) -> None:
         for response in self.responses:
             response.close()
+
+
+class _Answers:
+    """The channel run_job sends to, for a query the store has accepted: its syntax was
+    checked before it went (RemoteStore._send), so a SyntaxError from then on is a row of the
+    store's answer that does not parse; that is the store failing (503), not the client's
+    malformed query (400)."""
+
+    def __init__(self, channel: _Channel, store: _Store) -> None:
+        self.channel, self.store = channel, store
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        if message[:2] == ("error", "syntax") and self.store.responses:
+            remote = self.store.store
+            message = ("error", "http", remote.endpoint.failed(
+                remote.url, f"unreadable answer: {message[2]}", count=False))
+        self.channel.send(message)
 
 
 class RemoteEvaluation:
@@ -141,7 +160,7 @@ class RemoteExecutor:
     def _run(self, job: Job, channel: _Channel) -> None:
         store = _Store(self.store, self.settings.query_timeout, channel.cancelled)
         try:
-            run_job(store, job, channel, BUFFER_ROWS)  # type: ignore[arg-type]
+            run_job(store, job, _Answers(channel, store), BUFFER_ROWS)  # type: ignore[arg-type]
         except _Cancelled:
             pass
         finally:

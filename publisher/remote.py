@@ -7,14 +7,16 @@ rest of the publisher sees the same objects as from ``OxigraphStore``.
 
 What is published lives in named graphs written by ``publisher push`` (publisher.push),
 which also writes a meta graph ``<urn:x-publisher:meta:BASE>``: the data version, its time,
-the triple count, the list of our graphs and a state (``ready`` or ``swapping``). Every
+the triple count, the list of our graphs, a state (``ready`` or ``swapping``) and, while a
+push is under way, its staging graphs (for the next push to drop if this one fails). Every
 query names our graphs as its dataset (``default-graph-uri`` = ``named-graph-uri`` = our
 graphs), so the store's own system graphs and the meta graph never show. The meta graph is
 read with one cheap query at most every ``store_version_ttl`` seconds; that is how many
 instances agree on the version (and so on caches and ETags) without talking to each other.
 
-HTTP (timeouts, retries, the circuit breaker, credentials) is publisher.endpoint's; the query
-text (IRIs validated and escaped, bound values as a VALUES block) is publisher.query_text's.
+HTTP (timeouts, retries, the circuit breaker, credentials, what a failure of the store
+becomes) is publisher.endpoint's; the query text (IRIs validated and escaped, bound values as a
+VALUES block) is publisher.query_text's.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import httpx
 import pyoxigraph as ox
 
 from publisher.config import Settings
-from publisher.endpoint import Endpoint, Reader, bnodes, form_data, http_url, refusal
+from publisher.endpoint import Endpoint, Reader, bnodes, form_data, http_url
 from publisher.errors import DataError, ServiceUnavailable
 from publisher.query_text import DESCRIBE, LABELS, iri, query_form, with_values
 from publisher.store import LABEL_PREDICATES, RDFS_IS_DEFINED_BY, Description, Stats
@@ -44,6 +46,7 @@ META_MODIFIED = "urn:x-publisher:modified"
 META_TRIPLES = "urn:x-publisher:triples"
 META_GRAPH = "urn:x-publisher:graph"
 META_STATE = "urn:x-publisher:state"
+META_STAGING = "urn:x-publisher:staging"   # a staging graph of a push under way
 NO_GRAPH = "urn:x-publisher:none"       # names an empty default or named-graph set
 XML_RESULTS = "application/sparql-results+xml"
 N_TRIPLES = "application/n-triples"
@@ -100,7 +103,8 @@ class RemoteStore:
 
     def meta(self) -> Meta:
         """The meta graph, read at most every ``store_version_ttl`` seconds. While the store
-        cannot be reached the last one read stays in force (cached documents keep serving)."""
+        fails (unreachable, an error, an answer that does not parse) the last one read stays
+        in force (cached documents keep serving)."""
         with self._lock:
             if time.monotonic() - self._meta_at < self.settings.store_version_ttl \
                     and self._meta is not None:
@@ -130,7 +134,7 @@ class RemoteStore:
         if META_VERSION not in values:
             return None
         return Meta(values[META_VERSION][0].value,
-                    float(values.get(META_MODIFIED, [ox.Literal("0")])[0].value),
+                    _seconds(values.get(META_MODIFIED, [ox.Literal("0")])[0].value),
                     int(values.get(META_TRIPLES, [ox.Literal("0")])[0].value),
                     tuple(sorted(g.value for g in values.get(META_GRAPH, []))),
                     swapping=values.get(META_STATE, [ox.Literal("ready")])[0].value
@@ -170,8 +174,9 @@ class RemoteStore:
                 + [("named-graph-uri", g) for g in named or [NO_GRAPH]])
 
     def _send(self, text: str, options: dict[str, Any], read_timeout: float | None,
-              stream: bool) -> tuple[httpx.Response, bool]:
-        """Check the syntax here, then send the query; (response, whether XML results)."""
+              stream: bool, theirs: bool) -> tuple[httpx.Response, bool]:
+        """Check the syntax here, then send the query; (response, whether XML results).
+        ``theirs``: a client sent it, so a 400 of the store's is the client's (endpoint.py)."""
         substitutions = options.get("substitutions") or {}
         base_iri = options.get("base_iri")
         self._syntax.query(text, base_iri=base_iri, substitutions=substitutions)
@@ -187,47 +192,82 @@ class RemoteStore:
         response = self.endpoint.send(
             "POST", self.url, data=form_data([("query", body), *self._dataset(options)]),
             headers={"Accept": XML_RESULTS if xml else N_TRIPLES}, stream=stream,
-            read_timeout=read_timeout, timeouts_fail=read_timeout is None)
+            read_timeout=read_timeout, timeouts_fail=read_timeout is None, confirm_later=True)
         if response.status_code != 200:
             response.read()
             response.close()
-            raise refusal(response)
+            raise self.endpoint.refused(response, theirs)
         return response, xml
 
     def open_query(self, text: str, read_timeout: float | None = None,
-                   cancelled: Any = None, **options: Any) -> tuple[Any, httpx.Response]:
+                   cancelled: Any = None, theirs: bool = False,
+                   **options: Any) -> tuple[Any, httpx.Response]:
         """Send a query and parse the answer as it streams in: pyoxigraph's QuerySolutions,
         QueryBoolean or an iterator of Triples, and the response to close afterwards.
         Options are pyoxigraph's: substitutions, base_iri, default_graph, named_graphs,
-        use_default_graph_as_union. Syntax errors are pyoxigraph's own SyntaxError."""
-        response, xml = self._send(text, options, read_timeout, stream=True)
+        use_default_graph_as_union. Syntax errors in ``text`` are pyoxigraph's own
+        SyntaxError; an answer that does not parse is StoreFailed (the head at once, the
+        triples as they come; passthrough.py turns a row's)."""
+        response, xml = self._send(text, options, read_timeout, stream=True, theirs=theirs)
         try:
             reader = io.BufferedReader(Reader(response.iter_raw(), xml, cancelled))
             if xml:
-                return ox.parse_query_results(reader, ox.QueryResultsFormat.XML), response
-            return _triples(ox.parse(reader, ox.RdfFormat.N_TRIPLES)), response
+                found = ox.parse_query_results(reader, ox.QueryResultsFormat.XML)
+                self.endpoint.confirm()
+                return found, response
+            return self._triples(ox.parse(reader, ox.RdfFormat.N_TRIPLES), not theirs), \
+                response
+        except SyntaxError as exc:
+            response.close()
+            raise self.endpoint.failed(self.url, f"unreadable answer: {exc}",
+                                       count=not theirs) from None
         except BaseException:
             response.close()
             raise
 
     def query(self, text: str, **options: Any) -> Any:
         """The whole answer, read now (look-ups, catalogue, VoID); large answers go through
-        ``open_query`` (the SPARQL endpoint) or ``all_triples`` (dumps)."""
-        response, xml = self._send(text, options, None, stream=False)
+        ``open_query`` (the SPARQL endpoint) or ``all_triples`` (dumps). Parsed whole before
+        it is returned, so that an answer that breaks off is the store's failure (503), not
+        an error half-way through whoever reads it."""
+        response, xml = self._send(text, options, None, stream=False, theirs=False)
         if xml:
-            return ox.parse_query_results(bnodes(response.content), ox.QueryResultsFormat.XML)
-        return _triples(ox.parse(response.content, ox.RdfFormat.N_TRIPLES))
+            body = bnodes(response.content)
+            self._parsed(body)
+            return ox.parse_query_results(body, ox.QueryResultsFormat.XML)
+        triples = self._triples(ox.parse(response.content, ox.RdfFormat.N_TRIPLES), True)
+        return iter(list(triples))
 
     def _select(self, text: str) -> list[Any]:
         """Rows of a SELECT (for the meta graph, which is read even while swapping)."""
         response = self.endpoint.send("POST", self.url, data={"query": text},
-                                      headers={"Accept": XML_RESULTS})
+                                      headers={"Accept": XML_RESULTS}, confirm_later=True)
         if response.status_code != 200:
-            raise refusal(response)
-        body = bnodes(response.content)
+            raise self.endpoint.refused(response)
         # a SELECT's results are solutions, not a boolean
-        return list(cast(ox.QuerySolutions,
-                         ox.parse_query_results(body, ox.QueryResultsFormat.XML)))
+        return cast(list[Any], self._parsed(bnodes(response.content)))
+
+    def _parsed(self, body: bytes) -> list[Any] | bool:
+        """The rows (or the boolean) of SPARQL XML results; StoreFailed when they do not
+        parse (counted by the breaker: this is an answer to a query of ours)."""
+        try:
+            found = ox.parse_query_results(body, ox.QueryResultsFormat.XML)
+            parsed = bool(found) if isinstance(found, ox.QueryBoolean) else list(found)
+        except (SyntaxError, ValueError) as exc:
+            raise self.endpoint.failed(self.url, f"unreadable answer: {exc}") from None
+        self.endpoint.confirm()
+        return parsed
+
+    def _triples(self, quads: Iterator[ox.Quad], count: bool) -> Iterator[ox.Triple]:
+        """The triples of an N-Triples answer; StoreFailed where it stops parsing (counted
+        by the breaker when ``count``), a success for the breaker once read to the end."""
+        try:
+            for quad in quads:
+                yield quad.triple
+        except SyntaxError as exc:
+            raise self.endpoint.failed(self.url, f"unreadable answer: {exc}",
+                                       count=count) from None
+        self.endpoint.confirm()
 
     def _construct(self, text: str) -> list[ox.Triple]:
         found = self.query(text)
@@ -292,8 +332,14 @@ class RemoteStore:
                                 f"of <{graph}>: raise its result size limit")
 
 
-def _triples(quads: Iterator[ox.Quad]) -> Iterator[ox.Triple]:
-    return (quad.triple for quad in quads)
+def _seconds(value: str) -> float:
+    """The push time: an xsd:decimal written by push (exact: Virtuoso answers an xsd:double
+    with six significant digits, which put it on a 28-hour grid), or such a rounded double
+    of a meta graph written before; 0 (no time known) if unreadable."""
+    try:
+        return float(value)
+    except ValueError:
+        return 0.0
 
 
 def _unique(triples: Iterable[ox.Triple]) -> list[ox.Triple]:
