@@ -123,8 +123,15 @@ def readyz(request: Request) -> Response:
     ready = False
     if runtime is not None:
         try:
-            runtime.store.query("ASK { ?s ?p ?o }")
-            checks["store"] = "answers"
+            meta = getattr(runtime.store, "meta", None)  # a remote store (remote.py)
+            if meta is not None and meta().swapping:
+                # every instance in front of the store is in the same state, and serves
+                # what it has cached: a load balancer that took them all out for the
+                # push's swap would leave nothing to serve even that
+                checks["store"] = "swapping"
+            else:
+                runtime.store.query("ASK { ?s ?p ?o }")
+                checks["store"] = "answers"
             checks["version"] = runtime.store.version
             checks["workers"] = len(runtime.pool.workers)
             ready = checks["workers"] > 0

@@ -94,6 +94,12 @@ def test_an_interrupted_push_sets_the_state_back(
 
     def interrupt() -> None:
         assert _state(virtuoso) == ["swapping"]  # (the wait it stands for)
+        with TestClient(create_app(pushed), base_url=BASE[:-1]) as swapping:
+            # every instance is in this state at once: a load balancer reading /readyz
+            # must not take them all out (it did), since each still serves its cache
+            ready = swapping.get("/readyz")
+            assert ready.status_code == 200 and ready.json()["store"] == "swapping"
+            assert swapping.get("/doc/thing/two.ttl").status_code == 503
         raise KeyboardInterrupt
 
     monkeypatch.setattr(pushing, "time", _Wait(interrupt))
