@@ -81,20 +81,30 @@ class Previous:
 
 
 def files_for(settings: Settings, paths: Iterable[str]) -> list[SourceFile]:
-    """data/ and ontology/, or the given RDF files (each its graph ``<base>graph/<stem>``)."""
+    """data/ and ontology/, or the given RDF files: each in the graph a whole push gives it
+    if it is one of theirs (``push data/places.ttl`` replaced ``graph/data/places`` with a
+    new ``graph/places``), else ``<base>graph/<stem>``; two files for one graph are refused
+    (they were merged)."""
     paths = list(paths)
     if not paths:
         return source_files(settings)
-    found = []
+    found: dict[str, SourceFile] = {}
+    ours = {source.path.resolve(): source.graph for source in source_files(settings)} \
+        if settings.data_dir.is_dir() and settings.ontology_dir.is_dir() else {}
     for name in paths:
         path = Path(name)
         if not path.is_file():
             raise DataError(f"{path}: no such file")
         if rdf_suffix(path) not in RDF_SUFFIXES:
             raise DataError(f"{path}: not an RDF file ({', '.join(sorted(RDF_SUFFIXES))})")
+        # a file of data/ or ontology/ keeps the graph a whole push gives it
         stem = path.name.removesuffix(".gz").removesuffix(rdf_suffix(path))
-        found.append(SourceFile(path, settings.iri(f"graph/{stem}")))
-    return found
+        graph = ours.get(path.resolve()) or settings.iri(f"graph/{stem}")
+        if graph in found:
+            raise DataError(f"{path} and {found[graph].path} would both be the graph <{graph}>;"
+                            " push one of them, or rename it")
+        found[graph] = SourceFile(path, graph)
+    return list(found.values())
 
 
 def push(settings: Settings, paths: Iterable[str] = (),
@@ -136,6 +146,9 @@ def _swap(loader: _Loader, settings: Settings, graphs: dict[str, list[ox.Triple]
             time.sleep(settings.store_version_ttl + 0.5)
         step = "swap"  # from here on what is published may have changed
         gone = [g for g in previous.graphs if g not in graphs]
+        if gone:  # (push FILE... publishes exactly those files: README)
+            say(f"dropping {len(gone)} published graphs this push does not hold: "
+                + ", ".join(f"<{g}>" for g in gone[:3]) + (" ..." if len(gone) > 3 else ""))
         loader.update(" ;\n".join(
             [f"MOVE SILENT {iri(staging[g])} TO {iri(g)}" for g in graphs]
             + [f"DROP SILENT GRAPH {iri(g)}" for g in gone]))

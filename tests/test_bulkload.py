@@ -255,3 +255,26 @@ def test_push_to_a_store_that_is_down_is_one_line(tmp_path: Path,
     err = capsys.readouterr().err
     assert code == 1 and err.startswith("publisher: ") and err.count("\n") == 1
     assert "Traceback" not in err
+
+
+def test_push_names_a_data_file_as_a_whole_push_does_and_refuses_two_for_one_graph(
+        tmp_path: Path) -> None:
+    """``push data/places.ttl`` replaced <graph/data/places> with a new <graph/places>, and
+    two files called places.ttl were merged into one graph."""
+    from publisher.config import Settings  # noqa: PLC0415
+    from publisher.errors import DataError  # noqa: PLC0415
+    from publisher.push import files_for  # noqa: PLC0415
+    from publisher.source import source_files  # noqa: PLC0415
+
+    settings = Settings()
+    whole = {s.path.resolve(): s.graph for s in source_files(settings)}
+    places = settings.data_dir / "places.ttl"
+    one, = files_for(settings, [str(places)])
+    assert one.graph == whole[places.resolve()] == settings.iri("graph/data/places")
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        _write(tmp_path / folder / "x.nt", _triples(2))
+    with pytest.raises(DataError, match="would both be the graph"):
+        files_for(settings, [str(tmp_path / "a" / "x.nt"), str(tmp_path / "b" / "x.nt")])
+    elsewhere, = files_for(settings, [str(tmp_path / "a" / "x.nt")])
+    assert elsewhere.graph == settings.iri("graph/x")
