@@ -282,8 +282,8 @@ def _until_closed(sock: socket.socket) -> tuple[bytes, float]:
 @pytest.mark.parametrize("begun", [
     b"GET /healthz HTTP/1.1\r\nHost: x\r\n",                          # half a head
     b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Drip: a",                  # half a line
-    b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
-    b"Content-Length: 100\r\n\r\nASK",                                 # half a body
+    (b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
+     b"Content-Length: 100\r\n\r\nASK"),                               # half a body
 ], ids=["head", "line", "body"])
 def test_a_request_that_does_not_arrive_in_time_is_408_and_closed(
         hurried: Server, begun: bytes) -> None:

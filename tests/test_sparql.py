@@ -26,10 +26,10 @@ from publisher.evaluate import bounded
 from publisher.named_queries import load_named_queries, read_named_query
 from publisher.negotiation import RDF_FORMATS, RESULT_FORMATS, choose_format
 from publisher.sparql import (
+    MAX_NESTING,
     Dataset,
     MissingQuery,
     ProtocolRequest,
-    MAX_NESTING,
     QueryTooLong,
     analyse,
     parse_query,
