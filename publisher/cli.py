@@ -160,7 +160,8 @@ def _load(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from publisher.validate import validate  # noqa: PLC0415
 
-    report = validate(settings_from(args))
+    report = validate(settings_from(args),
+                      say=lambda line: print(f"publisher: {line}", file=sys.stderr, flush=True))
     if args.format == "json":
         print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:

@@ -29,7 +29,7 @@ rewrites their IRIs and this module rewrites the namespaces inside their SPARQL 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeGuard, cast
@@ -48,11 +48,19 @@ SHAPES_FILE = "shapes.ttl"
 SEVERITIES = {SH.Violation: "violation", SH.Warning: "warning", SH.Info: "info"}
 
 
-def validate(settings: Settings) -> Report:
-    """Run every check on the files the settings select (personal data included or not)."""
+#: triples above which validate says what it is doing: SHACL (pyshacl over rdflib) takes
+#: minutes and gigabytes at some 10^6 triples, and said nothing meanwhile
+LARGE = 100_000
+
+
+def validate(settings: Settings, say: Callable[[str], None] | None = None) -> Report:
+    """Run every check on the files the settings select (personal data included or not);
+    on a large graph (``LARGE``), ``say`` is told each step as it begins."""
     sources = source_files(settings)
     names = {s.graph: _display(s.path, settings) for s in sources}
     quads, findings = _parse_all(sources, settings)
+    if say is not None and len(quads) > LARGE:
+        say(f"{len(quads):,} triples read; the SHACL shapes take minutes at this size")
     files = tuple(names.values())
     if any(f.check != "empty" for f in findings):
         return Report(tuple(findings), files, 0)
