@@ -37,11 +37,14 @@ def within(ours: float, oxigraph: float) -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--triples", type=int, default=1_000_000)
+    parser.add_argument("--triples", type=int, default=1_000_000,
+                        help="the scale, whose stores run.py has loaded (default 1000000)")
     parser.add_argument("--queries", default=",".join(QUERIES),
                         help="names from run.py's set, comma-separated (default: all)")
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--runs", type=int, default=30, help="requests per measurement")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="rounds, each measuring every query on both (default 5)")
+    parser.add_argument("--runs", type=int, default=30,
+                        help="requests per measurement (default 30)")
     args = parser.parse_args()
     names = [name.strip() for name in args.queries.split(",") if name.strip()]
     unknown = [name for name in names if name not in QUERIES]
