@@ -200,9 +200,11 @@ async def send_stream(scope: Scope, receive: Receive, send: Send, headers: Itera
     the client goes away (then it is closed, and what produces it stops). An HttpError
     from ``chunks`` once the answer has begun (past ``max_response_bytes``, or a query
     that failed mid-stream) can no longer be the response: the body is left unfinished,
-    the client sees a cut stream, never a short one that looks whole (``cut``)."""
+    the client sees a cut stream, never a short one that looks whole (``cut_when_failing``,
+    as the route's streamed answers)."""
     gone = asyncio.ensure_future(_disconnect(receive))
     size = 0
+    chunks = cut_when_failing(chunks, route)
     try:
         await send(_start(scope, 200, headers))
         async for chunk in chunks:
@@ -212,8 +214,6 @@ async def send_stream(scope: Scope, receive: Receive, send: Send, headers: Itera
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         else:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
-    except HttpError as exc:
-        raise cut(route, exc) from None
     finally:
         gone.cancel()
         await chunks.aclose()  # type: ignore[attr-defined]
@@ -221,22 +221,17 @@ async def send_stream(scope: Scope, receive: Receive, send: Send, headers: Itera
 
 
 async def cut_when_failing(chunks: AsyncIterator[bytes], route: str) -> AsyncIterator[bytes]:
-    """``chunks``, for a streamed response whose head has gone: an HttpError from them is
-    logged in one line and ends the response unfinished (``cut``)."""
+    """``chunks``, for a streamed response whose head has gone: an HttpError from them ends
+    the response unfinished (errors.AnswerCut). Most often it is a limit the README
+    documents, so it is logged as one warning, without a traceback."""
     try:
         async for chunk in chunks:
             yield chunk
     except HttpError as exc:
-        raise cut(route, exc) from None
+        log.warning("%s: the answer was cut: %s", route, exc.detail)
+        raise AnswerCut from None
     finally:
         await chunks.aclose()  # type: ignore[attr-defined]
-
-
-def cut(route: str, error: HttpError) -> AnswerCut:
-    """The end of an answer that failed after its head had gone (errors.AnswerCut): a
-    limit the README documents, so a warning, without a traceback."""
-    log.warning("%s: the answer was cut: %s", route, error.detail)
-    return AnswerCut()
 
 
 def _start(scope: Scope, status: int, headers: Iterable[Header]) -> Message:
