@@ -55,7 +55,7 @@ LARGE = 100_000
 
 def validate(settings: Settings, say: Callable[[str], None] | None = None) -> Report:
     """Run every check on the files the settings select (personal data included or not);
-    on a large graph (``LARGE``), ``say`` is told each step as it begins."""
+    on a large graph (``LARGE``), ``say`` is told before the slow checks that they are."""
     sources = source_files(settings)
     names = {s.graph: _display(s.path, settings) for s in sources}
     quads, findings = _parse_all(sources, settings)
@@ -191,11 +191,17 @@ _ILL_TYPED = "PREFIX xsd: <http://www.w3.org/2001/XMLSchema#> SELECT ?g ?s ?p ?o
                      f'BIND("{name}" AS ?t) }}' for name in UNCHECKED_TYPES) + " }"
 
 
+_UNCHECKED = frozenset(ox.NamedNode(f"http://www.w3.org/2001/XMLSchema#{name}")
+                       for name in UNCHECKED_TYPES)
+
+
 def _ill_typed(quads: list[ox.Quad], names: dict[str, str], paths: dict[str, Path],
                settings: Settings) -> list[Finding]:
-    """Literals of ``UNCHECKED_TYPES`` that are not of their type (``datatype`` above)."""
+    """Literals of ``UNCHECKED_TYPES`` that are not of their type (``datatype`` above); only
+    those literals go into the engine, not a second copy of the whole graph."""
     store = ox.Store()
-    store.bulk_extend(quads)
+    store.bulk_extend(q for q in quads
+                      if isinstance(q.object, ox.Literal) and q.object.datatype in _UNCHECKED)
     findings = []
     for row in cast(ox.QuerySolutions, store.query(_ILL_TYPED)):
         graph, subject = row["g"].value, row["s"]
