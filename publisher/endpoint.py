@@ -151,7 +151,7 @@ class Endpoint:
                                    f"{timeout.read:g} s.", timeout=timeout.read) from None
             except httpx.TransportError as exc:
                 self.breaker.failure()
-                cause = f"{type(exc).__name__}: {_line(str(exc))}".removesuffix(": ")
+                cause = f"{type(exc).__name__}: {first_line(str(exc))}".removesuffix(": ")
                 self._log(logging.WARNING, "%s %s failed: %s", method, url, cause)
                 continue
             if response.status_code in GATEWAY_ERRORS:
@@ -174,7 +174,7 @@ class Endpoint:
         when ``count``, and for the client a 503 without the store's words."""
         if count:
             self.breaker.failure()
-        cause = _line(cause)
+        cause = first_line(cause)
         self._log(logging.ERROR, "%s %s", url, cause)
         return StoreFailed(cause)
 
@@ -184,7 +184,7 @@ class Endpoint:
         other answer is the store failing. What a client's query may provoke (a 400, a 5xx:
         Virtuoso answers 500 to a division by zero) never counts toward the breaker."""
         status = f"{response.status_code} {response.reason_phrase}".strip()
-        text = _line(response.text)
+        text = first_line(response.text)
         if theirs and response.status_code == 400:
             self.breaker.success()
             return BadRequest(f"The query could not be evaluated: {text or status}")
@@ -212,7 +212,7 @@ def form_data(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
     return data
 
 
-def _line(text: str) -> str:
+def first_line(text: str) -> str:
     """The first line of a message, shortened (a store's error page stays out of logs)."""
     text = text.strip()
     return text.splitlines()[0][:300] if text else ""

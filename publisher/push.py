@@ -37,7 +37,7 @@ import httpx
 import pyoxigraph as ox
 
 from publisher.config import Settings, is_remote
-from publisher.endpoint import Endpoint, StoreFailed, checked_url
+from publisher.endpoint import Endpoint, StoreFailed, checked_url, first_line
 from publisher.errors import ConfigError, DataError, PublisherError, ServiceUnavailable
 from publisher.query_text import iri
 from publisher.remote import (
@@ -303,7 +303,7 @@ class _Loader:
             return list(cast(ox.QuerySolutions, found))  # a SELECT's: solutions
         except (SyntaxError, ValueError, TypeError) as exc:
             raise DataError(f"the query endpoint {self.query_url} answered something that "
-                            f"is not SPARQL results: {_line(str(exc))}") from None
+                            f"is not SPARQL results: {first_line(str(exc))}") from None
 
     def send(self, name: str, method: str, url: str, **options: Any) -> httpx.Response:
         try:
@@ -322,13 +322,8 @@ def _refused(name: str, url: str, response: httpx.Response, auth: str) -> str:
     if response.status_code in (401, 403):
         return (f"the {name} {url} refused the publisher's credentials ({status}): check "
                 f"PUBLISHER_STORE_USER, PUBLISHER_STORE_PASSWORD and store_auth ({auth})")
-    text = "" if "html" in response.headers.get("content-type", "") else _line(response.text)
+    text = "" if "html" in response.headers.get("content-type", "") else first_line(response.text)
     return f"the {name} {url} answered {status}" + (f": {text}" if text else "")
-
-
-def _line(text: str) -> str:
-    text = text.strip()
-    return text.splitlines()[0][:300] if text else ""
 
 
 def _has_blank(triple: ox.Triple) -> bool:
