@@ -72,8 +72,9 @@ def _serve(args: argparse.Namespace) -> int:
         from publisher.store import OxigraphStore  # noqa: PLC0415
 
         store = OxigraphStore.open(settings)
-    # uvicorn re-raises SIGTERM after its graceful shutdown; this makes that a clean exit 0
-    signal.signal(signal.SIGTERM, _exit_cleanly)
+    from publisher.multiprocess import exit_cleanly  # noqa: PLC0415
+
+    signal.signal(signal.SIGTERM, exit_cleanly)
     uvicorn.run(create_app(settings, store=store), host=settings.host, port=settings.port,
                 log_config=None, **_server_options(settings, args))
     return 0
@@ -90,10 +91,6 @@ def _server_options(settings: Settings, args: argparse.Namespace) -> dict[str, A
             "h11_max_incomplete_event_size": settings.max_header_bytes,  # that bound
             "limit_concurrency": settings.max_connections,
             "timeout_graceful_shutdown": int(settings.shutdown_grace + 0.5)}
-
-
-def _exit_cleanly(signum: int, frame: Any) -> None:
-    raise SystemExit(0)
 
 
 def _serve_workers(settings: Settings, args: argparse.Namespace) -> int:

@@ -69,15 +69,17 @@ def _listen(host: str, port: int, count: int) -> list[socket.socket]:
     return sockets
 
 
-def _exit_cleanly(signum: int, frame: Any) -> None:
+def exit_cleanly(signum: int, frame: Any) -> None:
+    """A signal handler: uvicorn re-raises SIGTERM (and SIGINT) after its graceful
+    shutdown; this makes that an exit 0 (``cli._serve`` for one process, ``_worker``)."""
     raise SystemExit(0)
 
 
 def _worker(sock: socket.socket, options: dict[str, Any]) -> None:
     """One server process. A spawned process inherits neither logging nor signal handlers,
     so it sets up both as cli._serve does for a single process."""
-    signal.signal(signal.SIGTERM, _exit_cleanly)
-    signal.signal(signal.SIGINT, _exit_cleanly)
+    signal.signal(signal.SIGTERM, exit_cleanly)
+    signal.signal(signal.SIGINT, exit_cleanly)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until reload.py takes it over (see serve)
     import uvicorn  # noqa: PLC0415
 
