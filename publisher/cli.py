@@ -61,7 +61,8 @@ def _serve(args: argparse.Namespace) -> int:
     from publisher import logs  # noqa: PLC0415
 
     settings = settings_from(args, host=args.host, port=args.port,
-                             log_format=args.log_format, reload=args.reload)
+                             log_format=args.log_format, reload=args.reload,
+                             store_in_memory=args.store_in_memory)
     if args.workers > 1 and settings.reload:
         raise ConfigError("--reload watches the data in one process; use it with --workers 1")
     logs.setup(settings.log_format, args.log_level)
@@ -104,8 +105,8 @@ def _serve_workers(settings: Settings, args: argparse.Namespace) -> int:
     from publisher import multiprocess  # noqa: PLC0415
     from publisher.store import OxigraphStore  # noqa: PLC0415
 
-    if settings.store and not is_remote(settings.store):
-        OxigraphStore.open(settings)  # refills if stale; closed again when dropped
+    if settings.store and not is_remote(settings.store):  # refills if stale; then closed
+        OxigraphStore.open(settings.replace(store_in_memory=False))  # each worker copies
     for field in fields(Settings):
         value = getattr(settings, field.name)
         os.environ[f"PUBLISHER_{field.name.upper()}"] = str(value)

@@ -39,6 +39,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     store: str = ""
+    store_in_memory: bool = False  # serve an on-disk store from a copy in memory (faster, bigger)
     withhold_personal_data: bool = False
     query_timeout: float = 10.0
     max_rows: int = 100_000
@@ -88,6 +89,9 @@ class Settings:
                 raise ConfigError(f"{name} must be positive, not {getattr(self, name)!r}")
         if self.store_auth not in ("basic", "digest") or self.store_retries < 0:
             raise ConfigError("store_auth must be 'basic' or 'digest' and store_retries >= 0")
+        if self.store_in_memory and is_remote(self.store):
+            raise ConfigError("store_in_memory copies an on-disk store into memory; a remote "
+                              "SPARQL store is queried where it is")
 
     def iri(self, path: str) -> str:
         """The absolute IRI of a path under our base (``iri('id/x')``)."""

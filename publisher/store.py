@@ -79,11 +79,18 @@ class Store(Protocol):
 class OxigraphStore:
     """pyoxigraph behind the Store interface; the default graph is the union of all graphs."""
 
-    def __init__(self, store: ox.Store, version: str, modified: float, path: Path | None) -> None:
+    def __init__(self, store: ox.Store, version: str, modified: float, path: Path | None,
+                 in_memory: bool = False) -> None:
         self._store = store
         self.version = version
         self.modified = modified
+        #: the on-disk store's folder (its engine, or the one copied from: ``in_memory``,
+        #: and what ``publisher load`` wrote beside it: dumps.prepared_folder); None for
+        #: data/ loaded into memory
         self.path = path
+        #: whether the engine is in this process's memory, which forked query workers can
+        #: share (workers.py); a disk store's RocksDB must not be forked
+        self.in_memory = path is None or in_memory
         #: what opening it took, if it was (re)filled: "described" = seconds spent writing
         #: the descriptions (descriptions.py), for `publisher load`'s report
         self.timings: dict[str, float] = {}
@@ -143,10 +150,12 @@ class OxigraphStore:
                     describe, version, stamp, f"{version}\n{signature(files, settings)}\n",
                     stage)
             store = ox.Store.read_only(str(path))
+            if settings.store_in_memory:
+                store = _copied_to_memory(store)
         except OSError as exc:
             raise DataError(f"cannot open store {settings.store if read_only else path}: "
                             f"{exc}") from None
-        opened = cls(store, version, modified, path)
+        opened = cls(store, version, modified, path, in_memory=settings.store_in_memory)
         opened.timings = timings
         return opened
 
@@ -237,6 +246,16 @@ class OxigraphStore:
         count = next(iter(self.query(
             "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }")))
         return Stats(int(count["n"].value), graphs, self.modified)
+
+
+def _copied_to_memory(disk: ox.Store) -> ox.Store:
+    """An in-memory engine holding every quad of ``disk`` (``store_in_memory``). RocksDB
+    reads each term and index block through its caches, several times the work of a look-up
+    in memory (bench/RESULTS.md); the copy costs some 450 bytes a triple and, at 10^6
+    triples, 5 s at start. ``disk`` is closed when the last reference to it goes, here."""
+    memory = ox.Store()
+    memory.bulk_extend(disk.quads_for_pattern(None, None, None, None))
+    return memory
 
 
 def _stamp_lines(stamp: Path) -> list[str]:

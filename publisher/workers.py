@@ -10,6 +10,7 @@ publisher.lookup). Each of ``settings.query_workers`` workers is a process that 
   so they share its pages copy-on-write; a replacement can be forked at any time, because
   the server's store is read-only after loading. A forked child first closes every socket
   it inherited (clients, the listener, other workers' pipes) and then only evaluates.
+  So are an on-disk store's, when it is served from a copy in memory (``store_in_memory``).
 * On-disk store: forking a live RocksDB is unsafe, so workers are fresh interpreters
   (``python -m publisher.evaluate``) that open the folder with ``Store.read_only``.
 
@@ -135,7 +136,7 @@ class WorkerPool:
 
     def _start_worker(self) -> _Worker:
         ours, theirs = socket.socketpair()
-        if self.store.path is None:
+        if self.store.in_memory:
             pid = os.fork()
             if pid == 0:  # the child: evaluate until the server goes away
                 code = 0
