@@ -45,6 +45,8 @@ def main() -> None:
                         help="rounds, each measuring every query on both (default 5)")
     parser.add_argument("--runs", type=int, default=30,
                         help="requests per measurement (default 30)")
+    parser.add_argument("--in-memory", action="store_true",
+                        help="serve ours with --in-memory (the store copied into memory)")
     args = parser.parse_args()
     names = [name.strip() for name in args.queries.split(",") if name.strip()]
     unknown = [name for name in names if name not in QUERIES]
@@ -55,7 +57,7 @@ def main() -> None:
         if not (work / store).exists():
             parser.error(f"{work / store} is missing: run bench/run.py at that scale first")
     cities = Bench(args.triples, set(), 0).cities
-    ours = peers.ours_start(DATA / f"d{args.triples}", work)
+    ours = peers.ours_start(DATA / f"d{args.triples}", work, in_memory=args.in_memory)
     try:
         oxigraph = peers.oxigraph_start(work)
     except BaseException:

@@ -153,11 +153,14 @@ def ours_load(data: Path, work: Path) -> tuple[float, float]:
     return seconds - float(described[1]), float(described[1])
 
 
-def ours_start(data: Path, work: Path, workers: int = 1, cpus: str = SERVER_CPU) -> Running:
+def ours_start(data: Path, work: Path, workers: int = 1, cpus: str = SERVER_CPU,
+               in_memory: bool = False) -> Running:
+    """``publisher serve --store`` over the store ours_load filled; ``in_memory``: with
+    ``--in-memory``, which copies that store into memory at start."""
     port = free_port()
     command = pinned([sys.executable, "-m", "publisher", "serve", "--port", str(port),
                       "--log-level", "warning", "--workers", str(workers),
-                      *ours_args(data, work)], cpus)
+                      *ours_args(data, work), *(["--in-memory"] if in_memory else [])], cpus)
     return launch("publisher", command, port, "/sparql?query=ASK%7B%7D", work / "ours.log",
                   ours_env(work), ROOT)
 

@@ -33,7 +33,9 @@ from peers import BASE, JSON_RESULTS, ROOT  # noqa: E402
 DATA = ROOT / "bench" / ".data"
 WORK = ROOT / "bench" / ".work"
 RESULTS = ROOT / "bench" / ".results"
-ALL_PEERS = ("fastapi", "nginx", "oxigraph", "trifid", "virtuoso", "rdflib")
+#: "memory" is the publisher again, serving the same store from a copy in memory (--in-memory)
+ALL_PEERS = ("memory", "fastapi", "nginx", "oxigraph", "trifid", "virtuoso", "rdflib")
+IN_MEMORY = "publisher (in memory)"
 PREFIXES = (f"PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> PREFIX schema: "
             f"<http://schema.org/> PREFIX intl: <{BASE}def/intl#> PREFIX org: "
             f"<http://www.w3.org/ns/org#> PREFIX time: <http://www.w3.org/2006/time#> ")
@@ -203,6 +205,28 @@ class Bench:
         finally:
             running.stop()
         self.workers()
+
+    def ours_in_memory(self) -> None:
+        """The same store served with --in-memory: its start (the copy), the evaluated
+        queries and memory; what does not touch the engine is the same as above."""
+        running = self.attempt(IN_MEMORY, "restart s", lambda: peers.ours_start(
+            self.data.parent, self.work, in_memory=True))
+        if running is None:
+            return
+        try:
+            self.put("restart s", IN_MEMORY, f"{running.ready_seconds:.2f}")
+
+            def post(text: str) -> w.Request:
+                return ("POST", "/sparql", {"Accept": JSON_RESULTS, "Content-Type":
+                        "application/x-www-form-urlencoded"}, w.form(text))
+
+            self.sparql_set(IN_MEMORY, running.port, post)
+            self.small_select(IN_MEMORY, running.port, post)
+            self.streaming(IN_MEMORY, running.port, running.pid,
+                           lambda text: "/sparql?" + w.form(text))
+            self.memory(IN_MEMORY, running.pid)
+        finally:
+            running.stop()
 
     def descriptions(self, port: int) -> None:
         """The first answer of each description of the whole dataset, right after the
@@ -416,7 +440,8 @@ class Bench:
     def run(self) -> dict[str, Any]:
         print(f"\n== {label(self.n)} triples ({self.data}) ==", flush=True)
         self.ours()
-        order = (("fastapi", self.ceiling), ("nginx", self.nginx), ("oxigraph", self.oxigraph),
+        order = (("memory", self.ours_in_memory), ("fastapi", self.ceiling),
+                 ("nginx", self.nginx), ("oxigraph", self.oxigraph),
                  ("virtuoso", self.virtuoso), ("rdflib", self.rdflib))
         for name, action in order:
             if name in self.selected or (name == "oxigraph" and "trifid" in self.selected):
@@ -426,7 +451,7 @@ class Bench:
 
 # -- the table ---------------------------------------------------------------------------------
 
-COLUMNS = ("publisher", "publisher (repeat)", "fastapi", "nginx export", "nginx 1 file",
+COLUMNS = ("publisher", "publisher (repeat)", IN_MEMORY, "fastapi", "nginx export", "nginx 1 file",
            "oxigraph", "trifid", "virtuoso", "rdflib-endpoint")
 
 
@@ -447,7 +472,7 @@ def ratios(measure: str, row: dict[str, Any]) -> str:
     def get(peer: str) -> float | None:
         return _num(row.get(peer)) if peer in row else None
 
-    ours, repeat = get("publisher"), get("publisher (repeat)")
+    ours, repeat, memory = get("publisher"), get("publisher (repeat)"), get(IN_MEMORY)
     out = []
     if measure.startswith("deref") and ours:
         for peer, short in (("fastapi", "FastAPI"), ("trifid", "Trifid")):
@@ -456,7 +481,7 @@ def ratios(measure: str, row: dict[str, Any]) -> str:
     if measure.startswith("deref") and get("nginx export") and get("nginx 1 file"):
         out.append(f"export {get('nginx export') / get('nginx 1 file'):.2f}× 1 file")  # type: ignore[operator]
     if measure == "small SELECT c32":
-        for mine, tag in ((ours, ""), (repeat, " (repeat)")):
+        for mine, tag in ((ours, ""), (memory, " (in memory)"), (repeat, " (repeat)")):
             for peer, short in (("fastapi", "FastAPI"), ("virtuoso", "Virtuoso"),
                                 ("rdflib-endpoint", "rdflib"), ("oxigraph", "Oxigraph")):
                 if mine and get(peer):
@@ -464,13 +489,17 @@ def ratios(measure: str, row: dict[str, Any]) -> str:
     if measure.startswith("q ") and ours and get("oxigraph"):
         ox = get("oxigraph")
         out.append(f"{ours - ox:+.2f} ms vs Oxigraph ({ours / ox:.2f}×)")  # type: ignore[operator]
+        if memory:
+            out.append(f"in memory {memory - ox:+.2f} ms ({memory / ox:.2f}×)")  # type: ignore[operator]
         if repeat:
             fastest = min(v for v in (get("virtuoso"), ox, get("rdflib-endpoint")) if v)
             out.append(f"repeat {w.millis(repeat)} ms vs best peer {w.millis(fastest)}")
         if get("rdflib-endpoint"):
             out.append(f"rdflib {get('rdflib-endpoint') / ours:.1f}× ours")  # type: ignore[operator]
-    if measure.startswith("stream") and ours and get("oxigraph"):
-        out.append(f"ttfb {ours / get('oxigraph'):.2f}× Oxigraph")  # type: ignore[operator]
+    if measure.startswith("stream") and get("oxigraph"):
+        for mine, tag in ((ours, ""), (memory, " (in memory)")):
+            if mine:
+                out.append(f"ttfb{tag} {mine / get('oxigraph'):.2f}× Oxigraph")  # type: ignore[operator]
     return "; ".join(out)
 
 
@@ -495,14 +524,14 @@ def table(n: int, r: dict[str, Any]) -> str:
                     for k in (1, 2))
         if one and two:
             lines.append(f"Workers ({kind}): 2 give {two / one:.2f}× the throughput of 1.")
-    rss = r.get("_rss_total", {})
-    if rss.get("publisher") and rss.get("oxigraph"):
-        lines.append(f"Peak RSS (all processes): publisher {rss['publisher']:.0f} MB, Oxigraph "
-                     f"{rss['oxigraph']:.0f} MB ({rss['publisher'] / rss['oxigraph']:.2f}×).")
-    pss = r.get("_pss", {})
-    if pss.get("publisher") and pss.get("oxigraph"):
-        lines.append(f"PSS at the end (all processes): publisher {pss['publisher']:.0f} MB, "
-                     f"Oxigraph {pss['oxigraph']:.0f} MB.")
+    rss, pss = r.get("_rss_total", {}), r.get("_pss", {})
+    for mine in ("publisher", IN_MEMORY):
+        if rss.get(mine) and rss.get("oxigraph"):
+            lines.append(f"Peak RSS (all processes): {mine} {rss[mine]:.0f} MB, Oxigraph "
+                         f"{rss['oxigraph']:.0f} MB ({rss[mine] / rss['oxigraph']:.2f}×).")
+        if pss.get(mine) and pss.get("oxigraph"):
+            lines.append(f"PSS at the end (all processes): {mine} {pss[mine]:.0f} MB, "
+                         f"Oxigraph {pss['oxigraph']:.0f} MB.")
     return "\n".join(lines) + "\n"
 
 
