@@ -5,6 +5,7 @@ copy, as they are for data/ loaded into memory."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from pathlib import Path
 
@@ -46,13 +47,15 @@ def _open_files_under(folder: Path) -> list[str]:
 
 
 def test_the_copy_holds_every_quad_of_the_disk_store_and_closes_its_folder(
-        loaded: Settings) -> None:
+        loaded: Settings, caplog: pytest.LogCaptureFixture) -> None:
     disk = OxigraphStore.open(loaded, read_only=True)
     expected = _quads(disk)
     assert not disk.in_memory and _open_files_under(Path(loaded.store))
     del disk
 
-    copy = OxigraphStore.open(loaded.replace(store_in_memory=True), read_only=True)
+    with caplog.at_level(logging.INFO, logger="publisher"):
+        copy = OxigraphStore.open(loaded.replace(store_in_memory=True), read_only=True)
+    assert "copied the store into memory in" in caplog.text  # a long start says why
     assert copy.in_memory and copy.path == Path(loaded.store)  # its load's dumps stay found
     assert len(expected) > 1000 and _quads(copy) == expected
     assert copy.version == OxigraphStore.open(loaded, read_only=True).version
