@@ -27,11 +27,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--triples", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=11)
+    parser.add_argument("--in-memory", action="store_true",
+                        help="also ours with --in-memory (the store copied into memory)")
     args = parser.parse_args()
     data = DATA / f"d{args.triples}"
     work = WORK / str(args.triples)
     servers = {"publisher": (lambda: peers.ours_start(data, work), "/sparql?query="),
                "oxigraph": (lambda: peers.oxigraph_start(work), "/query?query=")}
+    if args.in_memory:
+        servers["in memory"] = (lambda: peers.ours_start(data, work, in_memory=True),
+                                "/sparql?query=")
     for rows in (100_000, 1_000_000):
         text = quote(f"SELECT ?s ?p ?o WHERE {{ ?s ?p ?o }} LIMIT {rows}")
         for name, (start, prefix) in servers.items():

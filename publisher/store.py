@@ -127,7 +127,7 @@ class OxigraphStore:
         modified = last_modified(files)
         if path is None or stamp is None:
             store = ox.Store()
-            load_files(store, files, settings.base, progress)
+            in_own_arena(lambda: load_files(store, files, settings.base, progress))
             return cls(store, version, modified, None)
         from publisher import descriptions  # noqa: PLC0415  (not in query workers)
 
@@ -263,22 +263,25 @@ def _copied_to_memory(disk: ox.Store) -> ox.Store:
     """An in-memory engine holding every quad of ``disk`` (``store_in_memory``). RocksDB
     reads each term and index block through its caches, several times the work of a look-up
     in memory (bench/RESULTS.md); the copy costs some 450 bytes a triple and, at 10^6
-    triples, 5-8 s at start. ``disk`` is closed when the last reference to it goes, here.
-
-    The copy is made in a thread of its own, so that glibc's malloc gives it an arena of its
-    own: the engine's data, and the holes its growing tables leave, are then not in the
-    heap the server's own thread allocates from. In that heap, after the query workers are
-    forked (they share the copy's pages), each request's allocations landed on pages shared
-    with them, each a copy-on-write fault: at 10^6 triples 60-100 faults a request, and a
-    look-up took 0.6-0.9 ms instead of 0.3, for its first thousand requests."""
+    triples, 5-8 s at start. ``disk`` is closed when the last reference to it goes, here."""
     memory = ox.Store()
-
-    def copy() -> None:  # the iterator too is made in that thread: pyoxigraph's may not move
-        memory.bulk_extend(disk.quads_for_pattern(None, None, None, None))
-
-    with ThreadPoolExecutor(1, thread_name_prefix="copy-store") as thread:
-        thread.submit(copy).result()  # its errors are raised here
+    # the iterator is made in the arena's thread too: pyoxigraph's may not change threads
+    in_own_arena(lambda: memory.bulk_extend(disk.quads_for_pattern(None, None, None, None)))
     return memory
+
+
+def in_own_arena(fill: Callable[[], Any]) -> None:
+    """Run ``fill``, which fills an in-memory engine, in a thread of its own, so that
+    glibc's malloc gives it an arena of its own; its errors are raised here.
+
+    The engine's data, and the holes its growing tables leave, are then not in the heap the
+    server's own thread allocates from. In that heap, after the query workers were forked
+    (they share the engine's pages, workers.py), each request's allocations landed on pages
+    shared with them, each one a copy-on-write fault: at 10^6 triples 60-100 faults a
+    request, and a look-up took 0.6-1.0 ms instead of 0.3, for its first thousand or so
+    requests (bench/RESULTS.md)."""
+    with ThreadPoolExecutor(1, thread_name_prefix="fill-store") as thread:
+        thread.submit(fill).result()
 
 
 def _stamp_lines(stamp: Path) -> list[str]:
