@@ -80,8 +80,9 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                        "up to date")
     serve.add_argument("--in-memory", dest="store_in_memory", action="store_const", const=True,
                        default=None, help="with --store: copy the on-disk store into memory at "
-                       "start and answer from the copy, 2-5x faster, for some 450 bytes of "
-                       "memory a triple (each of --workers N holds its own copy)")
+                       "start and answer from the copy, 1.3-6x faster, for some 450 bytes of "
+                       "memory a triple (each of --workers N holds its own copy, and query "
+                       "workers copy what they read)")
     serve.add_argument("--reload", action="store_const", const=True, default=None,
                        help="watch data/ and ontology/; swap in an edit once it validates "
                        "(SIGHUP reloads too)")

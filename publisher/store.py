@@ -263,7 +263,7 @@ def _copied_to_memory(disk: ox.Store) -> ox.Store:
     """An in-memory engine holding every quad of ``disk`` (``store_in_memory``). RocksDB
     reads each term and index block through its caches, several times the work of a look-up
     in memory (bench/RESULTS.md); the copy costs some 450 bytes a triple and, at 10^6
-    triples, 5-8 s at start. ``disk`` is closed when the last reference to it goes, here."""
+    triples, 7-8 s at start. ``disk`` is closed when the last reference to it goes, here."""
     memory = ox.Store()
     # the iterator is made in the arena's thread too: pyoxigraph's may not change threads
     in_own_arena(lambda: memory.bulk_extend(disk.quads_for_pattern(None, None, None, None)))

@@ -11,6 +11,8 @@ publisher.lookup). Each of ``settings.query_workers`` workers is a process that 
   the server's store is read-only after loading. A forked child first closes every socket
   it inherited (clients, the listener, other workers' pipes) and then only evaluates.
   So are an on-disk store's, when it is served from a copy in memory (``store_in_memory``).
+  The pages stay shared until a worker's query reads them: the engine locks each quad it
+  reads, and that write copies the page (bench/RESULTS.md measures what that comes to).
 * On-disk store: forking a live RocksDB is unsafe, so workers are fresh interpreters
   (``python -m publisher.evaluate``) that open the folder with ``Store.read_only``.
 
