@@ -21,9 +21,9 @@ RocksDB's reads, and query workers forked to share the copy (workers.py).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -280,8 +280,21 @@ def in_own_arena(fill: Callable[[], Any]) -> None:
     shared with them, each one a copy-on-write fault: at 10^6 triples 60-100 faults a
     request, and a look-up took 0.6-1.0 ms instead of 0.3, for its first thousand or so
     requests (bench/RESULTS.md)."""
-    with ThreadPoolExecutor(1, thread_name_prefix="fill-store") as thread:
-        thread.submit(fill).result()
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            fill()
+        except BaseException as exc:  # noqa: BLE001  (raised again in the caller's thread)
+            failed.append(exc)
+
+    # a daemon, joined in short waits: Ctrl-C stops the caller at once, not after the fill
+    thread = threading.Thread(target=run, name="fill-store", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        thread.join(0.1)
+    if failed:
+        raise failed[0]
 
 
 def _stamp_lines(stamp: Path) -> list[str]:

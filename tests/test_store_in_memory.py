@@ -4,18 +4,21 @@ copy, as they are for data/ loaded into memory."""
 
 from __future__ import annotations
 
+import _thread
 import asyncio
 import logging
 import os
+import threading
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from publisher.config import Settings
-from publisher.errors import ConfigError
+from publisher.errors import ConfigError, DataError
 from publisher.evaluate import Job
-from publisher.store import OxigraphStore
+from publisher.store import OxigraphStore, in_own_arena
 from publisher.workers import WorkerPool
 from tests.conftest import Server
 
@@ -145,3 +148,23 @@ def test_each_of_several_server_processes_serves_its_own_copy(loaded: Settings) 
     finally:
         server.stop()
 
+
+
+def test_a_fill_runs_in_a_thread_of_its_own_and_its_error_is_raised_here() -> None:
+    seen: list[str] = []
+
+    def fill() -> None:
+        seen.append(threading.current_thread().name)
+        raise DataError("data/x.ttl:3:1: no")
+
+    with pytest.raises(DataError, match="x.ttl:3:1"):
+        in_own_arena(fill)
+    assert seen == ["fill-store"]
+
+
+def test_ctrl_c_stops_the_caller_while_a_fill_still_runs() -> None:
+    threading.Timer(0.2, _thread.interrupt_main).start()
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        in_own_arena(lambda: time.sleep(5))
+    assert time.monotonic() - started < 2
