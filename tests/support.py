@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import socket
 from pathlib import Path
@@ -16,6 +17,28 @@ from publisher.http_server import BoundedHttpTools
 
 #: a small graph for the SPARQL tests: things with labels, and named queries of its own
 SPARQL_FIXTURE = Path(__file__).resolve().parent / "fixtures" / "sparql"
+
+
+def child_pids(pid: int) -> list[int]:
+    """The pids of a process's children (what any of its threads started), from /proc."""
+    found = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            found += [int(c) for c in Path(f"/proc/{pid}/task/{task}/children").read_text().split()]
+        except OSError:  # the thread ended meanwhile
+            continue
+    return found
+
+
+def spawned_servers(pid: int) -> list[int]:
+    """The server processes of ``serve --workers N`` (multiprocess.py), not multiprocessing's
+    resource tracker beside them."""
+    return [child for child in child_pids(pid)
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()]
+
+
+def command_line(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
 
 
 def fixture_settings(**changes: object) -> Settings:

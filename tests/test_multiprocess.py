@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from tests.conftest import ROOT, Server
+from tests.support import spawned_servers
 
 pytestmark = pytest.mark.slow
 
@@ -31,10 +32,7 @@ SLOW = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . "
 
 def _workers(server: Server) -> list[int]:
     """The pids of the server's worker processes (not multiprocessing's resource tracker)."""
-    pid = server.process.pid
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return [int(child) for child in children
-            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()]
+    return spawned_servers(server.process.pid)
 
 
 def _alive(pid: int) -> bool:

@@ -12,6 +12,7 @@ import pytest
 
 from publisher.workers import live
 from tests.conftest import Server
+from tests.support import child_pids
 
 #: about a second of evaluation on the real data (4 million rows, times five)
 SLOW = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . "
@@ -19,18 +20,7 @@ SLOW = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . "
 
 
 def _worker_pids(server: Server) -> list[int]:
-    import os  # noqa: PLC0415
-
-    children = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as handle:
-                    if int(handle.read().rsplit(")", 1)[1].split()[1]) == server.process.pid:
-                        children.append(int(entry))
-            except (OSError, ValueError, IndexError):
-                continue
-    return children
+    return child_pids(server.process.pid)
 
 
 @pytest.mark.slow

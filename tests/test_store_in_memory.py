@@ -21,6 +21,7 @@ from publisher.evaluate import Job
 from publisher.store import OxigraphStore, in_own_arena
 from publisher.workers import WorkerPool
 from tests.conftest import Server
+from tests.support import child_pids, command_line, spawned_servers
 
 ASK_ALL = "ASK { ?s ?p ?o }"
 
@@ -96,25 +97,13 @@ def test_a_remote_store_cannot_be_copied() -> None:
         Settings(store="sparql+http://127.0.0.1:8890/sparql", store_in_memory=True)
 
 
-def _pids(pid: int) -> list[int]:
-    """The pids of a process's children."""
-    return [int(child) for task in os.listdir(f"/proc/{pid}/task")
-            for child in Path(f"/proc/{pid}/task/{task}/children").read_text().split()]
-
-
-def _children(pid: int) -> list[str]:
-    """The command lines of a process's children."""
-    return [Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-            for child in _pids(pid)]
-
-
 @pytest.mark.slow
 def test_serve_in_memory_answers_and_replaces_a_worker_past_its_deadline(
         loaded: Settings) -> None:
     server = Server("--store", loaded.store, "--in-memory",
                     env={"PUBLISHER_QUERY_TIMEOUT": "1", "PUBLISHER_QUERY_WORKERS": "1"})
     try:
-        children = _children(server.process.pid)
+        children = [command_line(pid) for pid in child_pids(server.process.pid)]
         assert children and not any("publisher.evaluate" in c for c in children)  # forked
         with httpx.Client(timeout=30) as http:
             document = http.get(server.url("doc/place/tartu"), headers={"Accept": "text/turtle"})
@@ -135,15 +124,14 @@ def test_serve_in_memory_answers_and_replaces_a_worker_past_its_deadline(
 def test_each_of_several_server_processes_serves_its_own_copy(loaded: Settings) -> None:
     server = Server("--workers", "2", "--store", loaded.store, "--in-memory")
     try:
-        servers = [child for child in _pids(server.process.pid)  # not the resource tracker
-                   if "spawn_main" in Path(f"/proc/{child}/cmdline").read_text()]
+        servers = spawned_servers(server.process.pid)
         assert len(servers) == 2
         for _ in range(6):  # new connections land on either process
             with httpx.Client(timeout=30) as fresh:
                 answer = fresh.post(server.url("sparql"), data={"query": ASK_ALL},
                                     headers={"Accept": "application/sparql-results+json"})
                 assert answer.status_code == 200 and answer.json()["boolean"] is True
-        workers = [command for pid in servers for command in _children(pid)]
+        workers = [command_line(child) for pid in servers for child in child_pids(pid)]
         assert workers and not any("publisher.evaluate" in c for c in workers)  # forked
     finally:
         server.stop()

@@ -22,7 +22,7 @@ from publisher.app import create_app
 from publisher.render.rdf import context
 from publisher.workers import live
 from tests.conftest import Server
-from tests.support import SPARQL_FIXTURE, assert_problem, fixture_settings
+from tests.support import SPARQL_FIXTURE, assert_problem, child_pids, fixture_settings
 
 FIXTURE = SPARQL_FIXTURE
 BASE = "https://data.uppsala.se/"
@@ -306,8 +306,7 @@ HUNDRED_K = f"SELECT ?a ?b WHERE {{ VALUES ?a {{ {NUMBERS} }} VALUES ?b {{ {NUMB
 
 
 def _worker_pids(server: Server) -> set[int]:
-    children = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children")
-    return {int(pid) for pid in children.read_text().split()}
+    return set(child_pids(server.process.pid))
 
 
 @pytest.mark.slow
