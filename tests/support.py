@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import socket
 from pathlib import Path
 from typing import Any
@@ -12,11 +13,18 @@ from typing import Any
 import uvicorn
 from uvicorn.server import ServerState
 
-from publisher.config import Settings
+from publisher.config import PACKAGE_ROOT, Settings
 from publisher.http_server import BoundedHttpTools
 
 #: a small graph for the SPARQL tests: things with labels, and named queries of its own
 SPARQL_FIXTURE = Path(__file__).resolve().parent / "fixtures" / "sparql"
+
+
+def copy_of_sources(root: Path) -> Path:
+    """This checkout's data/ and ontology/ copied into ``root``, for a test that edits them."""
+    for folder in ("data", "ontology"):
+        shutil.copytree(PACKAGE_ROOT / folder, root / folder)
+    return root
 
 
 def child_pids(pid: int) -> list[int]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -23,11 +22,11 @@ from publisher.config import CANONICAL_BASE, Settings
 from publisher.errors import DataError
 from publisher.store import OxigraphStore
 from tests.conftest import ROOT, Server
+from tests.support import copy_of_sources
 
 
 def _data(root: Path, big: bool) -> Path:
-    for folder in ("data", "ontology"):
-        shutil.copytree(ROOT / folder, root / folder)
+    copy_of_sources(root)
     if big:  # ~300,000 triples in our model: a load that takes a few seconds
         subprocess.run([sys.executable, str(ROOT / "bench" / "generate.py"), "--triples",
                         "300000", "--out", str(root / "data" / "generated.nt")], check=True)

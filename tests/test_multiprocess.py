@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -21,7 +20,7 @@ import httpx
 import pytest
 
 from tests.conftest import ROOT, Server
-from tests.support import spawned_servers
+from tests.support import copy_of_sources, spawned_servers
 
 pytestmark = pytest.mark.slow
 
@@ -105,9 +104,7 @@ def test_a_port_another_process_holds_is_refused(holder: str,
 
 @pytest.fixture()
 def copy(tmp_path: Path) -> Path:
-    for folder in ("data", "ontology"):
-        shutil.copytree(ROOT / folder, tmp_path / folder)
-    return tmp_path
+    return copy_of_sources(tmp_path)
 
 
 def test_sighup_reloads_every_worker_and_the_server_lives_on(copy: Path) -> None:

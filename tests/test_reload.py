@@ -4,7 +4,6 @@ file:line and the last good graph keeps serving. In-process, then a real server 
 
 from __future__ import annotations
 
-import shutil
 import signal
 import threading
 import time
@@ -18,7 +17,8 @@ from fastapi.testclient import TestClient
 from publisher.app import create_app
 from publisher.config import Settings
 from publisher.workers import live
-from tests.conftest import ROOT, Server
+from tests.conftest import Server
+from tests.support import copy_of_sources
 
 TWINS = "data/twin-cities.ttl"
 LABEL = '"Tartu"@en'
@@ -26,9 +26,7 @@ LABEL = '"Tartu"@en'
 
 @pytest.fixture()
 def copy(tmp_path: Path) -> Path:
-    for folder in ("data", "ontology"):
-        shutil.copytree(ROOT / folder, tmp_path / folder)
-    return tmp_path
+    return copy_of_sources(tmp_path)
 
 
 def _broken_line(root: Path) -> int:

@@ -5,7 +5,6 @@ never leaves a stale answer (the key holds the data version; a reload brings a n
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -17,8 +16,8 @@ from httpx import Response
 from publisher.app import create_app
 from publisher.config import Settings
 from publisher.result_cache import Answer, ResultCache, cache_key, normalise
-from tests.conftest import ROOT
 from tests.routes.conftest import mini_settings
+from tests.support import copy_of_sources
 
 JSON = {"Accept": "application/sparql-results+json"}
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
@@ -216,8 +215,7 @@ def test_named_queries_are_cached_and_validated(client: TestClient) -> None:
 
 
 def test_a_changed_file_is_never_answered_from_the_cache(tmp_path: Path) -> None:
-    for folder in ("data", "ontology"):
-        shutil.copytree(ROOT / folder, tmp_path / folder)
+    copy_of_sources(tmp_path)
     twins = tmp_path / "data" / "twin-cities.ttl"
     settings = Settings(data_dir=tmp_path / "data", ontology_dir=tmp_path / "ontology")
     query = ('SELECT ?label WHERE { <https://data.uppsala.se/id/place/tartu> '

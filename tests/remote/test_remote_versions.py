@@ -6,7 +6,6 @@ them (the same ETag for the same URL, whenever it was started)."""
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -16,9 +15,8 @@ from fastapi.testclient import TestClient
 
 from publisher.app import create_app
 from publisher.config import Settings
-from tests.conftest import ROOT
 from tests.remote.conftest import Virtuoso
-from tests.support import fixture_settings
+from tests.support import copy_of_sources, fixture_settings
 
 pytestmark = pytest.mark.slow
 BASE = "http://versions.test/"
@@ -63,8 +61,7 @@ def _descriptions(report: dict[str, Any]) -> list[str]:
 
 
 def test_the_catalog_check_follows_a_push(virtuoso: Virtuoso, tmp_path: Path) -> None:
-    for folder in ("data", "ontology"):
-        shutil.copytree(ROOT / folder, tmp_path / folder)
+    copy_of_sources(tmp_path)
     folders = ("--data-dir", str(tmp_path / "data"), "--ontology-dir", str(tmp_path / "ontology"))
     settings = Settings(base=BASE, store=virtuoso.store, store_version_ttl=0.3)
     _pushed(virtuoso, *folders)
