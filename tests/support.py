@@ -7,6 +7,8 @@ import os
 import re
 import shutil
 import socket
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,16 @@ from publisher.http_server import BoundedHttpTools
 
 #: a small graph for the SPARQL tests: things with labels, and named queries of its own
 SPARQL_FIXTURE = Path(__file__).resolve().parent / "fixtures" / "sparql"
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 30) -> None:
+    """Poll ``condition`` every 0.2 s until it holds; AssertionError after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError("condition not reached")
 
 
 def copy_of_sources(root: Path) -> Path:

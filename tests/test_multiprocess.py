@@ -13,14 +13,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import ROOT, Server
-from tests.support import copy_of_sources, spawned_servers
+from tests.support import copy_of_sources, spawned_servers, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -41,15 +41,6 @@ def _alive(pid: int) -> bool:
         return False
     # a zombie (ended, not yet reaped by its parent) has ended too
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-
-
-def _wait_for(condition: Callable[[], bool], seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError("condition not reached")
 
 
 @pytest.fixture()
@@ -119,7 +110,7 @@ def test_sighup_reloads_every_worker_and_the_server_lives_on(copy: Path) -> None
                         return False
             return True
 
-        _wait_for(every_worker_serves)
+        wait_for(every_worker_serves)
         twins = copy / "data" / "twin-cities.ttl"
         twins.write_text(twins.read_text().replace('"Tartu"@en', '"Tartu (edited)"@en', 1))
         server.process.send_signal(signal.SIGHUP)
@@ -131,7 +122,7 @@ def test_sighup_reloads_every_worker_and_the_server_lives_on(copy: Path) -> None
                         return False
             return True
 
-        _wait_for(every_worker_reloaded)
+        wait_for(every_worker_reloaded)
         with httpx.Client(timeout=30) as fresh:
             assert fresh.get(server.url("readyz")).json()["reload"]["trigger"] == "SIGHUP"
         assert server.process.poll() is None
@@ -163,7 +154,7 @@ def test_a_crashed_worker_is_named_and_makes_the_exit_status_1(
         workers_server: Server) -> None:
     crashed = _workers(workers_server)[0]
     os.kill(crashed, signal.SIGKILL)
-    _wait_for(lambda: f"(pid {crashed}) ended with exit code -9" in workers_server.log.read_text())
+    wait_for(lambda: f"(pid {crashed}) ended with exit code -9" in workers_server.log.read_text())
     for _ in range(10):  # the other worker takes every connection; none waits for the dead
         with httpx.Client(timeout=10) as fresh:
             assert fresh.get(workers_server.url("robots.txt")).status_code == 200

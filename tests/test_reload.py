@@ -18,7 +18,7 @@ from publisher.app import create_app
 from publisher.config import Settings
 from publisher.workers import live
 from tests.conftest import Server
-from tests.support import copy_of_sources
+from tests.support import copy_of_sources, wait_for
 
 TWINS = "data/twin-cities.ttl"
 LABEL = '"Tartu"@en'
@@ -90,15 +90,6 @@ def test_a_valid_edit_is_swapped_in_and_the_old_workers_go(app_client: TestClien
     assert 'publisher_reloads_total{result="ok"} 1.0' in app_client.get("/metrics").text
 
 
-def _wait_for(check, seconds: float = 30) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    raise AssertionError("condition not reached")
-
-
 @pytest.mark.slow
 def test_a_real_server_reloads_on_edit_and_on_sighup(copy: Path) -> None:
     server = Server("--reload", "--data-dir", str(copy / "data"), "--ontology-dir",
@@ -113,16 +104,16 @@ def test_a_real_server_reloads_on_edit_and_on_sighup(copy: Path) -> None:
             server.url("sparql"), params={"query": slow}, timeout=60).status_code))
         worker.start()
         _edit(copy, LABEL, '"Tartu"@en ;; broken <')
-        _wait_for(lambda: httpx.get(server.url("readyz")).json()["reload"]["state"] == "failed")
+        wait_for(lambda: httpx.get(server.url("readyz")).json()["reload"]["state"] == "failed")
         problems = httpx.get(server.url("readyz")).json()["reload"]["problems"]
         assert any(p.startswith(f"{TWINS}:{_broken_line(copy)}:") for p in problems), problems
         assert httpx.get(doc).status_code == 200
         _edit(copy, '"Tartu"@en ;; broken <', '"Tartu (edited)"@en')
-        _wait_for(lambda: "Tartu (edited)" in httpx.get(doc).text)
+        wait_for(lambda: "Tartu (edited)" in httpx.get(doc).text)
         worker.join(60)
         assert results == [200]
         server.process.send_signal(signal.SIGHUP)
-        _wait_for(lambda: httpx.get(server.url("readyz")).json()["reload"]
+        wait_for(lambda: httpx.get(server.url("readyz")).json()["reload"]
                   == {**httpx.get(server.url("readyz")).json()["reload"], "state": "ok",
                       "trigger": "SIGHUP"})
         assert server.process.poll() is None
